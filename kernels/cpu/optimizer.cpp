@@ -1,0 +1,38 @@
+// SGD-momentum and Adam updates over a flat parameter arena (Keras' rules).
+#include <cmath>
+
+#include "kernels/cpu/parallel.h"
+#include "kernels/dispatch.h"
+
+namespace timbre::kernels::cpu {
+
+template <class T>
+void sgd_update(int64_t n, T lr, T momentum, bool nesterov, const T* g, T* w, T* velocity) {
+  if (momentum == T(0)) {
+    TIMBRE_PARALLEL_FOR_IF(n >= kElementwiseGrain)
+    for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+    return;
+  }
+  TIMBRE_PARALLEL_FOR_IF(n >= kElementwiseGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = momentum * velocity[i] - lr * g[i];
+    velocity[i] = v;
+    w[i] += nesterov ? momentum * v - lr * g[i] : v;
+  }
+}
+
+template <class T>
+void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, int64_t step, const T* g, T* w, T* m, T* v) {
+  const T lr_t = lr * std::sqrt(T(1) - std::pow(beta2, T(step))) / (T(1) - std::pow(beta1, T(step)));
+  TIMBRE_PARALLEL_FOR_IF(n >= kElementwiseGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (T(1) - beta1) * g[i];
+    v[i] = beta2 * v[i] + (T(1) - beta2) * g[i] * g[i];
+    w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + eps);
+  }
+}
+
+TIMBRE_INSTANTIATE_KERNEL(sgd_update)
+TIMBRE_INSTANTIATE_KERNEL(adam_update)
+
+}  // namespace timbre::kernels::cpu

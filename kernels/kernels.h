@@ -1,0 +1,101 @@
+// Every kernel of timbre, declared once. Each backend defines all of them in
+// its own namespace with exactly these signatures: kernels::cpu in
+// kernels/cpu/<op>.cpp, kernels::cuda in kernels/cuda/<op>.cu. This file has no
+// include guard on purpose: kernels/dispatch.h includes it once per backend
+// namespace. Ops call kernels through TIMBRE_DISPATCH, never a backend directly.
+//
+// Conventions (as in llm.c and dlib):
+// - Pointers address contiguous device memory of the backend's device.
+// - *_forward writes its outputs (they may hold garbage before).
+// - *_backward ADDS into every gradient it is given (the caller zeroes); a
+//   null gradient pointer means "not needed" and must be skipped.
+// - T is float or double; both are instantiated in every backend.
+
+// ---------------------------------------------------------------- memory
+// y[i] = value
+template <class T> void fill(int64_t n, T value, T* y);
+// y[i] += alpha * x[i]
+template <class T> void axpy(int64_t n, T alpha, const T* x, T* y);
+// For r < rows: dst[r*dst_stride + c] (+)= src[r*src_stride + c], c < cols. Serves
+// Concatenate forward (copy into a column block) and backward (add a block back).
+template <class T> void copy_block(int64_t rows, int64_t cols, const T* src, int64_t src_stride, T* dst,
+                                   int64_t dst_stride, bool accumulate);
+
+// ---------------------------------------------------------------- GEMM
+// C = alpha * op(A) * op(B) + beta * C; row-major, op(A) is m x k, op(B) is k x n.
+template <class T> void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                             int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
+// ---------------------------------------------------------------- dense
+// y (rows, out) = x (rows, in) . w (in, out) + b (out)
+template <class T> void dense_forward(int64_t rows, int64_t in, int64_t out, const T* x, const T* w, const T* b,
+                                      T* y);
+template <class T> void dense_backward(int64_t rows, int64_t in, int64_t out, const T* x, const T* w, const T* gy,
+                                       T* gx, T* gw, T* gb);
+
+// ---------------------------------------------------------------- conv2d
+// x (N, H, W, Cin), w (KH, KW, Cin, Cout) as Keras stores it, b (Cout), y (N, OH, OW, Cout).
+template <class T> void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y);
+template <class T> void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw,
+                                        T* gb);
+
+// ---------------------------------------------------------------- maxpool2d
+// The gradient goes to the first maximum of each window (row-major order).
+template <class T> void maxpool2d_forward(const Pool2dGeometry& g, const T* x, T* y);
+template <class T> void maxpool2d_backward(const Pool2dGeometry& g, const T* x, const T* gy, T* gx);
+
+// ---------------------------------------------------------------- batchnorm
+// Training: normalise with the batch mean and biased variance; write them as
+// mean and inv_std = 1/sqrt(var + eps) for backward, and update the moving
+// statistics: moving = moving * momentum + batch * (1 - momentum).
+template <class T> void batchnorm_forward_train(const BatchNormGeometry& g, T eps, T momentum, const T* x,
+                                                const T* gamma, const T* beta, T* y, T* mean, T* inv_std,
+                                                T* moving_mean, T* moving_var);
+template <class T> void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* gamma,
+                                                 const T* mean, const T* inv_std, const T* gy, T* gx, T* ggamma,
+                                                 T* gbeta);
+// Inference: normalise with the moving statistics.
+template <class T> void batchnorm_forward_infer(const BatchNormGeometry& g, T eps, const T* x, const T* gamma,
+                                                const T* beta, const T* moving_mean, const T* moving_var, T* y);
+template <class T> void batchnorm_backward_infer(const BatchNormGeometry& g, T eps, const T* x, const T* gamma,
+                                                 const T* moving_mean, const T* moving_var, const T* gy, T* gx,
+                                                 T* ggamma, T* gbeta);
+
+// ---------------------------------------------------------------- activations
+// LeakyReLU: y = x > 0 ? x : alpha * x (alpha 0 is ReLU).
+template <class T> void leaky_relu_forward(int64_t n, T alpha, const T* x, T* y);
+template <class T> void leaky_relu_backward(int64_t n, T alpha, const T* x, const T* gy, T* gx);
+// Sigmoid and tanh differentiate through their output y.
+template <class T> void sigmoid_forward(int64_t n, const T* x, T* y);
+template <class T> void sigmoid_backward(int64_t n, const T* y, const T* gy, T* gx);
+template <class T> void tanh_forward(int64_t n, const T* x, T* y);
+template <class T> void tanh_backward(int64_t n, const T* y, const T* gy, T* gx);
+// Softmax over the last axis of a (rows, cols) matrix.
+template <class T> void softmax_forward(int64_t rows, int64_t cols, const T* x, T* y);
+template <class T> void softmax_backward(int64_t rows, int64_t cols, const T* y, const T* gy, T* gx);
+
+// ---------------------------------------------------------------- dropout
+// Inverted dropout: element i is kept when dropout_keeps(seed, i, rate) and then
+// scaled by 1/(1-rate). The mask is a hash of (seed, i), so backward recomputes it
+// and every backend draws the same mask.
+template <class T> void dropout_forward(int64_t n, T rate, uint64_t seed, const T* x, T* y);
+template <class T> void dropout_backward(int64_t n, T rate, uint64_t seed, const T* gy, T* gx);
+
+// ---------------------------------------------------------------- loss
+// Softmax cross-entropy from logits against target distributions (one-hot rows):
+// probs = softmax(logits); loss[r] = -sum_c targets[r,c] * log(probs[r,c]).
+template <class T> void softmax_cross_entropy_forward(int64_t rows, int64_t classes, const T* logits,
+                                                      const T* targets, T* probs, T* loss);
+// glogits += scale * (probs * sum(targets) - targets), scale being d total / d loss[r]
+// (the same for every row: the loss is a mean).
+template <class T> void softmax_cross_entropy_backward(int64_t rows, int64_t classes, const T* probs,
+                                                       const T* targets, T scale, T* glogits);
+
+// ---------------------------------------------------------------- optimizers (Keras' rules)
+// SGD: v = momentum*v - lr*g; w += v (nesterov: w += momentum*v - lr*g). momentum 0 needs no v.
+template <class T> void sgd_update(int64_t n, T lr, T momentum, bool nesterov, const T* g, T* w, T* velocity);
+// Adam with bias correction at step t (1-based), Keras' epsilon placement:
+// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr_t * m / (sqrt(v) + eps),
+// lr_t = lr * sqrt(1-b2^t) / (1-b1^t).
+template <class T> void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, int64_t step, const T* g, T* w, T* m,
+                                    T* v);

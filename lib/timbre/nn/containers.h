@@ -1,0 +1,56 @@
+// Containers: Sequential (one layer after another) and Concatenate (parallel
+// branches on the same input, joined along the last axis: P1.1's shape).
+#pragma once
+
+#include <vector>
+
+#include "timbre/nn/module.h"
+
+namespace timbre::nn {
+
+class Sequential : public Module {
+ public:
+  template <class... Layers>
+    requires(!std::is_same_v<std::decay_t<Layers>, Sequential> && ...)  // leave copy and move alone
+  explicit Sequential(Layers&&... layers) {
+    (add(std::forward<Layers>(layers)), ...);
+  }
+  template <class M>
+  Sequential& add(M&& layer) {
+    layers_.push_back(make_module(std::forward<M>(layer)));
+    return *this;
+  }
+  std::string type_name() const override { return "Sequential"; }
+  std::vector<Module*> children() override;
+  bool transparent() const override { return true; }
+  void summary_rows(std::vector<SummaryRow>& rows) override;
+
+ protected:
+  Shape on_build(const Shape& input) override;
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  std::vector<ModulePtr> layers_;
+};
+
+class Concatenate : public Module {
+ public:
+  template <class... Branches>
+    requires(!std::is_same_v<std::decay_t<Branches>, Concatenate> && ...)
+  explicit Concatenate(Branches&&... branches) {
+    (branches_.push_back(make_module(std::forward<Branches>(branches))), ...);
+  }
+  std::string type_name() const override { return "Concatenate"; }
+  std::vector<Module*> children() override;
+  bool transparent() const override { return true; }
+  void summary_rows(std::vector<SummaryRow>& rows) override;
+
+ protected:
+  Shape on_build(const Shape& input) override;
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  std::vector<ModulePtr> branches_;
+};
+
+}  // namespace timbre::nn

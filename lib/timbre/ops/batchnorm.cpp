@@ -1,0 +1,47 @@
+#include "timbre/ops/batchnorm.h"
+
+#include "timbre/ops/op_support.h"
+
+namespace timbre::ops {
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                  const Tensor& moving_variance, bool training, const BatchNormOptions& o) {
+  detail::check_compatible("batch_norm", {&x, &gamma, &beta, &moving_mean, &moving_variance});
+  check(x.rank() >= 2, "batch_norm", "input must have a batch and a channel axis, got ", x.shape());
+  const int64_t C = x.dim(-1);
+  for (const Tensor* t : {&gamma, &beta, &moving_mean, &moving_variance})
+    check(t->shape() == Shape{C}, "batch_norm", "statistics and scales must be (", C, ",) for input ", x.shape(),
+          ", got ", t->shape());
+  check(o.epsilon > 0 && o.momentum >= 0 && o.momentum <= 1, "batch_norm",
+        "epsilon must be > 0 and momentum in [0, 1], got epsilon ", o.epsilon, " momentum ", o.momentum);
+  const kernels::BatchNormGeometry g{x.numel() / C, C};
+  check(!training || g.rows > 0, "batch_norm", "cannot compute batch statistics of an empty batch");
+  Tensor y = Tensor::empty_like(x);
+  if (!training) {
+    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_forward_infer, g, T(o.epsilon), x.data<T>(),
+                                                 gamma.data<T>(), beta.data<T>(), moving_mean.data<T>(),
+                                                 moving_variance.data<T>(), y.data<T>()));
+    autograd::record(y, "batch_norm", {x, gamma, beta}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+      TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_backward_infer, g, T(o.epsilon), x.data<T>(),
+                                                   gamma.data<T>(), moving_mean.data<T>(), moving_variance.data<T>(),
+                                                   gy.data<T>(), detail::data_or_null<T>(gr[0]),
+                                                   detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
+    });
+    return y;
+  }
+  Tensor mean = Tensor::empty({C}, x.dtype(), x.device());
+  Tensor inv_std = Tensor::empty({C}, x.dtype(), x.device());
+  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_forward_train, g, T(o.epsilon), T(o.momentum),
+                                               x.data<T>(), gamma.data<T>(), beta.data<T>(), y.data<T>(),
+                                               mean.data<T>(), inv_std.data<T>(), moving_mean.data<T>(),
+                                               moving_variance.data<T>()));
+  autograd::record(y, "batch_norm", {x, gamma, beta}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_backward_train, g, x.data<T>(), gamma.data<T>(),
+                                                 mean.data<T>(), inv_std.data<T>(), gy.data<T>(),
+                                                 detail::data_or_null<T>(gr[0]), detail::data_or_null<T>(gr[1]),
+                                                 detail::data_or_null<T>(gr[2])));
+  });
+  return y;
+}
+
+}  // namespace timbre::ops

@@ -1,0 +1,42 @@
+// Helpers shared by the op implementations (compiled files only).
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "kernels/dispatch.h"
+#include "timbre/autograd/node.h"
+#include "timbre/core/tensor.h"
+
+namespace timbre::ops::detail {
+
+// Every defined tensor must share the first one's dtype and device.
+inline void check_compatible(const std::string& op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!first) {
+      first = t;
+      continue;
+    }
+    check(t->dtype() == first->dtype(), op, "mixed element types: ", dtype_name(first->dtype()), " and ",
+          dtype_name(t->dtype()));
+    check(t->device() == first->device(), op, "tensors on different devices: ", first->device().str(), " and ",
+          t->device().str());
+  }
+}
+
+// The data pointer of an optional tensor (a null gradient buffer means "not needed").
+template <class T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace timbre::ops::detail
+
+// Runs the statement with `T` bound to the C++ element type of `dtype`.
+#define TIMBRE_WITH_DTYPE(dtype, ...)                      \
+  ::timbre::visit_dtype((dtype), [&](auto timbre_tag_) {   \
+    using T = decltype(timbre_tag_);                       \
+    __VA_ARGS__;                                           \
+  })

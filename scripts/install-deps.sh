@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages timbre's build, tests and examples need.
+# Idempotent: quiet and fast when everything is already present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev           # CPU kernels: GEMM and vectorised loops
+  catch2                  # tests (Catch2 v2)
+  libbenchmark-dev        # bench/
+  libcli11-dev            # command-line flags of the examples
+  nlohmann-json3-dev      # safetensors headers, history JSON
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
