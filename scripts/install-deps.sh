@@ -10,6 +10,12 @@ packages=(
   libbenchmark-dev        # bench/
   libcli11-dev            # command-line flags of the examples
   nlohmann-json3-dev      # safetensors headers, history JSON
+  libsndfile1-dev         # audio decoding (WAV, AU, FLAC, OGG, MP3)
+  libsoxr-dev             # resampling to 22050 Hz
+  libfftw3-dev            # STFT of the log-mel pipeline
+  zlib1g-dev              # GZIP tf.data snapshots, .npz
+  libsnappy-dev           # SNAPPY tf.data snapshots
+  libcairo2-dev           # training plots (PNG)
 )
 
 missing=()
