@@ -95,6 +95,8 @@ void* allocate(Device device, size_t bytes) {
     return p;
   }
 #ifdef TIMBRE_WITH_CUDA
+  check(device.index < cuda_device_count(), "allocate",
+        device.str(), " requested, but ", cuda_device_count() == 0 ? cuda_unavailable_reason() : "no such device");
   cuda_check(cudaSetDevice(device.index), "cudaSetDevice");
   void* p = nullptr;
   cuda_check(cudaMalloc(&p, bytes), "cudaMalloc");

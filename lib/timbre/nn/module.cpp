@@ -72,7 +72,7 @@ Shape Module::build(const Shape& input, DType dtype) {
 Tensor Module::operator()(const Tensor& x) {
   check(built_, name_.empty() ? type_name() : name_, "call build(input_shape) before running the module");
   check(x.rank() == input_shape_.rank() + 1 && x.shape().drop_front() == input_shape_, name_,
-        "expected input (batch, ", input_shape_.str().substr(1), " got ", x.shape());
+        "expected input ", input_shape_.prepend(-1), ", got ", x.shape());
   check(x.dtype() == dtype_, name_, "expected ", dtype_name(dtype_), " input, got ", dtype_name(x.dtype()));
   return forward(x);
 }
