@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command of README.md: installs the Debian packages, builds timbre
+# (Release, CUDA kernels compiled when nvcc is present), and runs every test.
+# Usage: bash scripts/test.sh [build-dir]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+bash scripts/install-deps.sh
+jobs="$(nproc)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TIMBRE_CMAKE_ARGS:-}
+cmake --build "$build" -j "$jobs"
+cd "$build"
+ctest --output-on-failure -j "$jobs" --timeout 900
