@@ -99,3 +99,20 @@ template <class T> void sgd_update(int64_t n, T lr, T momentum, bool nesterov, c
 // lr_t = lr * sqrt(1-b2^t) / (1-b1^t).
 template <class T> void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, int64_t step, const T* g, T* w, T* m,
                                     T* v);
+
+// ---------------------------------------------------------------- lstm
+// Keras' LSTM: kernel (features, 4u), recurrent_kernel (u, 4u), bias (4u), gates
+// in the order i, f, c, o; z = x_t.kernel + h.recurrent_kernel + bias,
+// c' = sigmoid(z_f)*c + sigmoid(z_i)*tanh(z_c), h' = sigmoid(z_o)*tanh(c'),
+// zero initial states. x (batch, steps, features); y as LstmGeometry says.
+// `saved` holds lstm_layout(g).saved_size values: forward writes it, backward
+// reads it; `scratch` holds lstm_layout(g).scratch_size values for backward.
+template <class T> void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel,
+                                     const T* bias, T* y, T* saved);
+template <class T> void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_kernel,
+                                      const T* saved, const T* gy, T* scratch, T* gx, T* gkernel,
+                                      T* grecurrent_kernel, T* gbias);
+// Reverses the step axis: y[n, steps-1-t, :] = x[n, t, :] (added into y when
+// accumulate), x and y (batch, steps, width). Its own backward (with accumulate).
+template <class T> void reverse_steps(int64_t batch, int64_t steps, int64_t width, const T* x, T* y,
+                                      bool accumulate);

@@ -1,0 +1,205 @@
+// LSTM on the CPU. Forward: one GEMM projects the inputs of every step; then
+// each thread runs the whole recurrence for its own block of batch rows (rows
+// never interact, so the time loop needs no barrier): per step, one GEMM of its
+// rows' hidden state with the recurrent kernel, then one pass that applies the
+// gates, updates the cell and saves what backward needs. Backward mirrors it:
+// per step one GEMM carries the hidden-state gradient back and one pass forms
+// the gate gradients; the weight gradients then come from GEMMs over all steps.
+#include <Eigen/Core>
+#include <algorithm>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/cpu/parallel.h"
+#include "kernels/dispatch.h"
+
+namespace timbre::kernels::cpu {
+
+namespace {
+template <class T>
+using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+// How many blocks of batch rows to run concurrently: one per thread when the
+// recurrence is big enough to pay for threads, else one.
+int64_t row_blocks(const LstmGeometry& g) {
+#ifdef _OPENMP
+  const int64_t gate_values = g.batch * g.steps * 4 * g.units;
+  if (gate_values >= kElementwiseGrain && !omp_in_parallel())
+    return std::min<int64_t>(omp_get_max_threads(), g.batch);
+#endif
+  (void)g;
+  return 1;
+}
+
+// Runs fn(block, row_begin, row_end) for each block of rows, concurrently.
+template <class Fn>
+void for_row_blocks(int64_t batch, int64_t blocks, Fn fn) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(blocks)) if (blocks > 1)
+#endif
+  for (int64_t b = 0; b < blocks; ++b) fn(b, batch * b / blocks, batch * (b + 1) / blocks);
+}
+
+// The input step read at reading position s.
+int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
+
+// Reading-order rows (s, n) of a (steps, batch, width) buffer <-> rows (n, t) of a
+// (batch, steps, width) tensor: dst = src, or dst += src when accumulate.
+template <class T>
+void time_major_to_batch_major(const LstmGeometry& g, int64_t width, const T* src, T* dst, bool accumulate) {
+  const int64_t rows = g.steps * g.batch;
+  TIMBRE_PARALLEL_FOR_IF(rows * width >= kElementwiseGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t s = r / g.batch, n = r % g.batch;
+    ConstVec<T> from(src + r * width, width);
+    Vec<T> to(dst + (n * g.steps + input_step(g, s)) * width, width);
+    if (accumulate)
+      to += from;
+    else
+      to = from;
+  }
+}
+
+template <class T>
+void batch_major_to_time_major(const LstmGeometry& g, int64_t width, const T* src, T* dst) {
+  const int64_t rows = g.steps * g.batch;
+  TIMBRE_PARALLEL_FOR_IF(rows * width >= kElementwiseGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t s = r / g.batch, n = r % g.batch;
+    Vec<T>(dst + r * width, width) = ConstVec<T>(src + (n * g.steps + input_step(g, s)) * width, width);
+  }
+}
+}  // namespace
+
+template <class T>
+void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel, const T* bias, T* y,
+                  T* saved) {
+  const LstmLayout l = lstm_layout(g);
+  const int64_t N = g.batch, u = g.units, G = 4 * u;
+  T* inputs = saved + l.inputs;
+  T* gates = saved + l.gates;
+  T* cells = saved + l.cells;
+  T* tanh_cells = saved + l.tanh_cells;
+  T* hidden = saved + l.hidden;
+
+  batch_major_to_time_major(g, g.features, x, inputs);
+  gemm<T>(false, false, g.steps * N, G, g.features, T(1), inputs, g.features, kernel, G, T(0), gates, G);
+  std::fill(cells, cells + N * u, T(0));
+  std::fill(hidden, hidden + N * u, T(0));
+
+  ConstVec<T> bi(bias, u), bf(bias + u, u), bc(bias + 2 * u, u), bo(bias + 3 * u, u);
+  for_row_blocks(N, row_blocks(g), [&](int64_t, int64_t begin, int64_t end) {
+    for (int64_t s = 0; s < g.steps; ++s) {
+      T* z = gates + s * N * G;
+      const T* h_prev = hidden + s * N * u;
+      if (s > 0)
+        gemm<T>(false, false, end - begin, G, u, T(1), h_prev + begin * u, u, recurrent_kernel, G, T(1),
+                z + begin * G, G);
+      for (int64_t n = begin; n < end; ++n) {
+        Vec<T> i(z + n * G, u), f(z + n * G + u, u), candidate(z + n * G + 2 * u, u), o(z + n * G + 3 * u, u);
+        i = (i + bi).logistic();
+        f = (f + bf).logistic();
+        candidate = (candidate + bc).tanh();
+        o = (o + bo).logistic();
+        const int64_t row = s * N + n;
+        Vec<T> cell(cells + row * u + N * u, u), tanh_cell(tanh_cells + row * u, u), h(hidden + row * u + N * u, u);
+        cell = f * ConstVec<T>(cells + row * u, u) + i * candidate;
+        tanh_cell = cell.tanh();
+        h = o * tanh_cell;
+        if (g.return_sequences)
+          Vec<T>(y + (n * g.steps + s) * u, u) = h;
+        else if (s == g.steps - 1)
+          Vec<T>(y + n * u, u) = h;
+      }
+    }
+  });
+}
+
+template <class T>
+void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_kernel, const T* saved, const T* gy,
+                   T* scratch, T* gx, T* gkernel, T* grecurrent_kernel, T* gbias) {
+  const LstmLayout l = lstm_layout(g);
+  const int64_t N = g.batch, u = g.units, G = 4 * u, rows = g.steps * N;
+  const T* inputs = saved + l.inputs;
+  const T* gates = saved + l.gates;
+  const T* cells = saved + l.cells;
+  const T* tanh_cells = saved + l.tanh_cells;
+  const T* hidden = saved + l.hidden;
+  T* dgates = scratch + l.dgates;
+  T* dhidden = scratch + l.dhidden;
+  T* dcells = scratch + l.dcells;
+
+  // Each block sums its own bias gradient; the blocks' sums are added in block order (deterministic).
+  const int64_t blocks = row_blocks(g);
+  std::vector<T> bias_sums(gbias ? static_cast<size_t>(blocks * G) : 0, T(0));
+  for_row_blocks(N, blocks, [&](int64_t block, int64_t begin, int64_t end) {
+    std::fill(dcells + begin * u, dcells + end * u, T(0));
+    for (int64_t s = g.steps - 1; s >= 0; --s) {
+      // dh = upstream gradient of this step's output + dz_{s+1} . recurrent_kernel^T
+      for (int64_t n = begin; n < end; ++n) {
+        Vec<T> dh(dhidden + n * u, u);
+        if (g.return_sequences)
+          dh = ConstVec<T>(gy + (n * g.steps + s) * u, u);
+        else if (s == g.steps - 1)
+          dh = ConstVec<T>(gy + n * u, u);
+        else
+          dh.setZero();
+      }
+      if (s < g.steps - 1)
+        gemm<T>(false, true, end - begin, u, G, T(1), dgates + ((s + 1) * N + begin) * G, G, recurrent_kernel, G,
+                T(1), dhidden + begin * u, u);
+      for (int64_t n = begin; n < end; ++n) {
+        const int64_t row = s * N + n;
+        const T* a = gates + row * G;
+        ConstVec<T> i(a, u), f(a + u, u), candidate(a + 2 * u, u), o(a + 3 * u, u);
+        ConstVec<T> tanh_cell(tanh_cells + row * u, u), cell_prev(cells + row * u, u), dh(dhidden + n * u, u);
+        Vec<T> dcell(dcells + n * u, u);
+        T* dz = dgates + row * G;
+        dcell += dh * o * (T(1) - tanh_cell.square());
+        Vec<T>(dz, u) = dcell * candidate * i * (T(1) - i);
+        Vec<T>(dz + u, u) = dcell * cell_prev * f * (T(1) - f);
+        Vec<T>(dz + 2 * u, u) = dcell * i * (T(1) - candidate.square());
+        Vec<T>(dz + 3 * u, u) = dh * tanh_cell * o * (T(1) - o);
+        dcell *= f;
+        if (gbias) Vec<T>(bias_sums.data() + block * G, G) += ConstVec<T>(dz, G);
+      }
+    }
+  });
+  if (gbias)
+    for (int64_t b = 0; b < blocks; ++b) Vec<T>(gbias, G) += ConstVec<T>(bias_sums.data() + b * G, G);
+  // Weight gradients over all steps at once; hidden slot s is the state step s read.
+  if (grecurrent_kernel)
+    gemm<T>(true, false, u, G, rows, T(1), hidden, u, dgates, G, T(1), grecurrent_kernel, G);
+  if (gkernel) gemm<T>(true, false, g.features, G, rows, T(1), inputs, g.features, dgates, G, T(1), gkernel, G);
+  if (gx) {
+    T* dinputs = scratch + l.dinputs;
+    gemm<T>(false, true, rows, g.features, G, T(1), dgates, G, kernel, G, T(0), dinputs, g.features);
+    time_major_to_batch_major(g, g.features, dinputs, gx, true);
+  }
+}
+
+template <class T>
+void reverse_steps(int64_t batch, int64_t steps, int64_t width, const T* x, T* y, bool accumulate) {
+  const int64_t rows = batch * steps;
+  TIMBRE_PARALLEL_FOR_IF(rows * width >= kElementwiseGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t n = r / steps, t = r % steps;
+    ConstVec<T> from(x + r * width, width);
+    Vec<T> to(y + (n * steps + steps - 1 - t) * width, width);
+    if (accumulate)
+      to += from;
+    else
+      to = from;
+  }
+}
+
+TIMBRE_INSTANTIATE_KERNEL(lstm_forward)
+TIMBRE_INSTANTIATE_KERNEL(lstm_backward)
+TIMBRE_INSTANTIATE_KERNEL(reverse_steps)
+
+}  // namespace timbre::kernels::cpu
