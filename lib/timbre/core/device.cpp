@@ -7,6 +7,12 @@
 
 #ifdef TIMBRE_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 #endif
 
 namespace timbre {
@@ -36,6 +42,93 @@ struct CudaProbe {
 const CudaProbe& probe() {
   static const CudaProbe p;
   return p;
+}
+
+// The caching allocator of device memory: released blocks are kept per
+// (device, size class) and handed out again, so a training loop whose tensors
+// repeat their sizes calls cudaMalloc only while its peak grows. Blocks are
+// returned to CUDA by empty_cache(), or when cudaMalloc runs out of memory.
+// Kernels run on the default stream, so a block reused by a later kernel is
+// ordered after the kernels that used it before.
+class CudaCache {
+ public:
+  void* allocate(int device, size_t bytes) {
+    const size_t size = size_class(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find({device, size});
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+        live_[p] = {device, size};
+        return p;
+      }
+    }
+    cuda_check(cudaSetDevice(device), "cudaSetDevice");
+    void* p = nullptr;
+    cudaError_t status = cudaMalloc(&p, size);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      empty();
+      status = cudaMalloc(&p, size);
+    }
+    if (status != cudaSuccess) {
+      cudaGetLastError();
+      fail(detail::concat("allocate: cudaMalloc of ", bytes, " bytes on cuda:", device,
+                          " failed: ", cudaGetErrorString(status)));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_[p] = {device, size};
+    return p;
+  }
+
+  void release(void* p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = live_.find(p);
+    if (it == live_.end()) return;  // not ours: never free what we did not allocate
+    free_[it->second].push_back(p);
+    cached_ += it->second.second;
+    live_.erase(it);
+  }
+
+  void empty() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [key, blocks] : free_) {
+      cudaSetDevice(key.first);
+      for (void* p : blocks) cudaFree(p);
+    }
+    free_.clear();
+    cached_ = 0;
+  }
+
+  size_t cached_bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_;
+  }
+
+ private:
+  // 512-byte steps up to 1 MiB, then four classes per power of two (at most 25% slack).
+  static size_t size_class(size_t bytes) {
+    if (bytes <= (size_t{1} << 20)) return (bytes + 511) / 512 * 512;
+    size_t octave = size_t{1} << 20;
+    while (octave * 2 < bytes) octave *= 2;
+    const size_t step = octave / 4;
+    return (bytes + step - 1) / step * step;
+  }
+
+  using Key = std::pair<int, size_t>;  // device, size class
+  std::mutex mutex_;
+  std::map<Key, std::vector<void*>> free_;
+  std::unordered_map<void*, Key> live_;
+  size_t cached_ = 0;
+};
+
+// Never destroyed: releasing device memory after the CUDA runtime has shut down at exit would fail.
+CudaCache& cuda_cache() {
+  static CudaCache* cache = new CudaCache;
+  return *cache;
 }
 #endif
 }  // namespace
@@ -97,10 +190,7 @@ void* allocate(Device device, size_t bytes) {
 #ifdef TIMBRE_WITH_CUDA
   check(device.index < cuda_device_count(), "allocate",
         device.str(), " requested, but ", cuda_device_count() == 0 ? cuda_unavailable_reason() : "no such device");
-  cuda_check(cudaSetDevice(device.index), "cudaSetDevice");
-  void* p = nullptr;
-  cuda_check(cudaMalloc(&p, bytes), "cudaMalloc");
-  return p;
+  return cuda_cache().allocate(device.index, bytes);
 #else
   fail("allocate: " + device.str() + " requested, but " + cuda_unavailable_reason());
 #endif
@@ -112,7 +202,7 @@ void release(Device device, void* ptr) {
     return;
   }
 #ifdef TIMBRE_WITH_CUDA
-  cudaFree(ptr);
+  cuda_cache().release(ptr);
 #endif
 }
 
@@ -126,6 +216,42 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 #else
   fail("copy: CUDA memory used, but " + cuda_unavailable_reason());
 #endif
+}
+
+void empty_cache() {
+#ifdef TIMBRE_WITH_CUDA
+  if (cuda_device_count() > 0) cuda_cache().empty();
+#endif
+}
+
+size_t cached_bytes() {
+#ifdef TIMBRE_WITH_CUDA
+  return cuda_device_count() > 0 ? cuda_cache().cached_bytes() : 0;
+#else
+  return 0;
+#endif
+}
+
+void* allocate_pinned(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+#ifdef TIMBRE_WITH_CUDA
+  if (cuda_device_count() > 0) {
+    void* p = nullptr;
+    cuda_check(cudaMallocHost(&p, bytes), "cudaMallocHost");
+    return p;
+  }
+#endif
+  return allocate(Device::cpu(), bytes);
+}
+
+void release_pinned(void* ptr) {
+#ifdef TIMBRE_WITH_CUDA
+  if (cuda_device_count() > 0) {
+    cudaFreeHost(ptr);
+    return;
+  }
+#endif
+  release(Device::cpu(), ptr);
 }
 
 }  // namespace device_memory

@@ -38,6 +38,15 @@ namespace device_memory {
 void* allocate(Device device, size_t bytes);
 void release(Device device, void* ptr);
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+// CUDA memory comes from a caching allocator: release() keeps the block for a
+// later allocate() of its size class. empty_cache() hands the kept blocks back
+// to CUDA; cached_bytes() says how much is kept (0 without a GPU).
+void empty_cache();
+size_t cached_bytes();
+// Page-locked host memory for batches bound for a GPU (faster, asynchronous
+// copies); plain aligned host memory when no GPU is usable.
+void* allocate_pinned(size_t bytes);
+void release_pinned(void* ptr);
 }  // namespace device_memory
 
 }  // namespace timbre
