@@ -472,6 +472,62 @@ TEMPLATE_TEST_CASE("cuda sgd and adam updates match the CPU", "[cuda]", float, d
   });
 }
 
+// ---------------------------------------------------------------- lstm
+
+TEMPLATE_TEST_CASE("cuda lstm forward and backward match the CPU, every direction and output mode", "[cuda]",
+                   float, double) {
+  using T = TestType;
+  for (const bool return_sequences : {false, true})
+    for (const bool go_backwards : {false, true}) {
+      const k::LstmGeometry g{3, 5, 7, 6, return_sequences, go_backwards};
+      const k::LstmLayout l = k::lstm_layout(g);
+      const int64_t G = 4 * g.units, xn = g.batch * g.steps * g.features;
+      const int64_t yn = g.batch * (return_sequences ? g.steps : 1) * g.units;
+      const auto x = random_vector<T>(xn, 1), kernel = random_vector<T>(g.features * G, 2, -0.5, 0.5);
+      const auto recurrent = random_vector<T>(g.units * G, 3, -0.5, 0.5), bias = random_vector<T>(G, 4);
+      const auto gy = random_vector<T>(yn, 5), gx0 = random_vector<T>(xn, 6);
+      const auto gk0 = random_vector<T>(g.features * G, 7), grk0 = random_vector<T>(g.units * G, 8),
+                 gb0 = random_vector<T>(G, 9);
+      for_each_cuda_backend([&](Backend be) {
+        auto run = [&](Backend backend) {
+          std::vector<T> y(yn), saved(l.saved_size), scratch(l.scratch_size), gx = gx0, gk = gk0, grk = grk0,
+                                                                              gb = gb0;
+          {
+            Memory mem(backend);
+            CALL(backend, lstm_forward<T>, g, mem(x), mem(kernel), mem(recurrent), mem(bias), mem(y), mem(saved));
+            CALL(backend, lstm_backward<T>, g, mem(kernel), mem(recurrent), mem(saved), mem(gy), mem(scratch),
+                 mem(gx), mem(gk), mem(grk), mem(gb));
+          }
+          return std::vector<std::vector<T>>{y, saved, gx, gk, grk, gb};
+        };
+        const auto expected = run(Backend::cpu), actual = run(be);
+        INFO("return_sequences " << return_sequences << " go_backwards " << go_backwards);
+        const char* names[] = {"y", "saved", "gx", "gkernel", "grecurrent_kernel", "gbias"};
+        for (size_t i = 0; i < expected.size(); ++i) expect_close(expected[i], actual[i], names[i], 10 * rtol<T>());
+      });
+    }
+}
+
+TEMPLATE_TEST_CASE("cuda reverse_steps matches the CPU", "[cuda]", float, double) {
+  using T = TestType;
+  const int64_t batch = 3, steps = 7, width = 5, n = batch * steps * width;
+  const auto x = random_vector<T>(n, 1), y0 = random_vector<T>(n, 2);
+  for_each_cuda_backend([&](Backend be) {
+    auto run = [&](Backend backend) {
+      std::vector<T> copied(n), added = y0;
+      {
+        Memory mem(backend);
+        CALL(backend, reverse_steps<T>, batch, steps, width, mem(x), mem(copied), false);
+        CALL(backend, reverse_steps<T>, batch, steps, width, mem(x), mem(added), true);
+      }
+      return std::vector<std::vector<T>>{copied, added};
+    };
+    const auto expected = run(Backend::cpu), actual = run(be);
+    expect_close(expected[0], actual[0], "reversed");
+    expect_close(expected[1], actual[1], "reversed and added");
+  });
+}
+
 // ---------------------------------------------------------------- the emulator itself
 
 namespace {
