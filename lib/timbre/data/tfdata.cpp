@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <regex>
 
 #include "timbre/core/error.h"
 #include "timbre/data/protowire.h"
@@ -340,11 +339,17 @@ struct SnapshotFile {
   std::vector<std::string_view> records;
 };
 
+// The entries of `dir` named by eight digits and `suffix` ("00000003.shard"), in order.
 std::vector<fs::path> numbered_entries(const fs::path& dir, const std::string& suffix) {
-  const std::regex pattern("[0-9]{8}" + std::regex_replace(suffix, std::regex("\\."), "\\.") );
+  std::error_code ec;
   std::vector<fs::path> out;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (std::regex_match(entry.path().filename().string(), pattern)) out.push_back(entry.path());
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() == 8 + suffix.size() && name.ends_with(suffix) &&
+        std::all_of(name.begin(), name.begin() + 8, [](char c) { return c >= '0' && c <= '9'; }))
+      out.push_back(it->path());
+  }
+  check(!ec, dir.string(), "cannot list directory: ", ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }
