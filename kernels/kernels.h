@@ -91,6 +91,14 @@ template <class T> void softmax_cross_entropy_forward(int64_t rows, int64_t clas
 template <class T> void softmax_cross_entropy_backward(int64_t rows, int64_t classes, const T* probs,
                                                        const T* targets, T scale, T* glogits);
 
+// ---------------------------------------------------------------- normalization
+// Keras' Normalization: y = (x - mean[s]) / max(sqrt(variance[s]), eps) where the
+// statistic of element i is s = (i / inner) % groups (groups 1: one global pair).
+template <class T> void normalize_forward(int64_t n, int64_t inner, int64_t groups, T eps, const T* x, const T* mean,
+                                          const T* variance, T* y);
+template <class T> void normalize_backward(int64_t n, int64_t inner, int64_t groups, T eps, const T* variance,
+                                           const T* gy, T* gx);
+
 // ---------------------------------------------------------------- optimizers (Keras' rules)
 // SGD: v = momentum*v - lr*g; w += v (nesterov: w += momentum*v - lr*g). momentum 0 needs no v.
 template <class T> void sgd_update(int64_t n, T lr, T momentum, bool nesterov, const T* g, T* w, T* velocity);
