@@ -1,0 +1,133 @@
+#include "timbre/data/audio.h"
+
+#include <sndfile.h>
+#include <soxr.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "timbre/core/error.h"
+
+namespace timbre::data {
+
+namespace {
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const { sf_close(f); }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+// libsndfile opens a truncated WAV or AU file without complaint and quietly
+// shortens it; its log keeps the evidence as "data : 44100 (should be 19956)".
+// Returns a description of the shortfall, or "" when the audio chunk is whole.
+std::string truncation_in_log(SNDFILE* file) {
+  char log[8192] = {};
+  sf_command(file, SFC_GET_LOG_INFO, log, sizeof log);
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    const bool data_line = line.find("data") != std::string::npos || line.find("Data Size") != std::string::npos;
+    const size_t should = line.find("(should be ");
+    const size_t colon = line.find(':');
+    if (!data_line || should == std::string::npos || colon == std::string::npos || colon > should) continue;
+    const long long declared = std::atoll(line.c_str() + colon + 1);
+    const long long present = std::atoll(line.c_str() + should + 11);
+    // 0 and 0xFFFFFFFF are the "size unknown" marks of streamed files, not truncation.
+    if (declared > present && declared != 0xFFFFFFFFLL)
+      return "truncated: the header declares " + std::to_string(declared) + " bytes of audio, the file holds " +
+             std::to_string(present);
+  }
+  return "";
+}
+
+}  // namespace
+
+Audio read_audio(const std::string& path) {
+  const std::string where = "read_audio(" + path + ")";
+  check(std::filesystem::is_regular_file(path), where, "no such file");
+  SF_INFO info{};
+  SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  check(file != nullptr, where, "cannot decode: ", sf_strerror(nullptr));
+  check(info.channels >= 1 && info.samplerate >= 1, where, "invalid header: ", info.channels, " channels at ",
+        info.samplerate, " Hz");
+  const std::string truncation = truncation_in_log(file.get());
+  check(truncation.empty(), where, truncation);
+
+  Audio audio;
+  audio.sample_rate = info.samplerate;
+  audio.channels = info.channels;
+  // Decode in blocks: the frame count of compressed formats is an estimate.
+  constexpr sf_count_t block = 1 << 16;
+  std::vector<float> buffer(static_cast<size_t>(block * info.channels));
+  if (info.frames > 0) audio.samples.reserve(static_cast<size_t>(info.frames * info.channels));
+  for (;;) {
+    const sf_count_t got = sf_readf_float(file.get(), buffer.data(), block);
+    if (got <= 0) break;
+    audio.samples.insert(audio.samples.end(), buffer.begin(), buffer.begin() + got * info.channels);
+  }
+  check(sf_error(file.get()) == SF_ERR_NO_ERROR, where, "decoding failed after ", audio.frames(), " frames: ",
+        sf_strerror(file.get()));
+  check(audio.frames() > 0, where, "no audio frames");
+  for (float v : audio.samples) check(std::isfinite(v), where, "non-finite sample values");
+  return audio;
+}
+
+std::vector<float> mix_to_mono(const Audio& audio) {
+  check(audio.channels >= 1, "mix_to_mono", "audio has ", audio.channels, " channels");
+  if (audio.channels == 1) return audio.samples;
+  const int64_t frames = audio.frames();
+  std::vector<float> mono(static_cast<size_t>(frames));
+  for (int64_t i = 0; i < frames; ++i) {
+    float sum = 0;
+    for (int c = 0; c < audio.channels; ++c) sum += audio.samples[i * audio.channels + c];
+    mono[i] = sum / static_cast<float>(audio.channels);
+  }
+  return mono;
+}
+
+std::vector<float> resample(const std::vector<float>& mono, double from_rate, double to_rate) {
+  check(from_rate > 0 && to_rate > 0, "resample", "sample rates must be positive, got ", from_rate, " -> ", to_rate);
+  if (from_rate == to_rate) return mono;
+  const size_t out_len = static_cast<size_t>(std::ceil(static_cast<double>(mono.size()) * to_rate / from_rate));
+  std::vector<float> out(out_len);
+  const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  size_t done = 0;
+  const soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, mono.data(), mono.size(), nullptr, out.data(),
+                                        out.size(), &done, &io, &quality, nullptr);
+  check(err == nullptr, "resample", "soxr failed: ", err ? err : "");
+  // librosa.resample(fix=True) pads or trims to exactly ceil(n * to / from) samples.
+  std::fill(out.begin() + static_cast<int64_t>(done), out.end(), 0.0f);
+  return out;
+}
+
+std::vector<float> load_mono(const std::string& path, int sample_rate) {
+  const Audio audio = read_audio(path);
+  return resample(mix_to_mono(audio), audio.sample_rate, sample_rate);
+}
+
+void write_wav(const std::string& path, const std::vector<float>& mono, int sample_rate) {
+  const std::string where = "write_wav(" + path + ")";
+  check(sample_rate > 0, where, "sample rate must be positive, got ", sample_rate);
+  const std::string temp = path + ".tmp";
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  {
+    SndfilePtr file(sf_open(temp.c_str(), SFM_WRITE, &info));
+    check(file != nullptr, where, "cannot create ", temp, ": ", sf_strerror(nullptr));
+    // Clip rather than wrap values outside [-1, 1] when converting to 16 bits.
+    sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    const sf_count_t written = sf_writef_float(file.get(), mono.data(), static_cast<sf_count_t>(mono.size()));
+    check(written == static_cast<sf_count_t>(mono.size()), where, "wrote ", written, " of ", mono.size(),
+          " frames: ", sf_strerror(file.get()));
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  check(!ec, where, "cannot rename ", temp, ": ", ec.message());
+}
+
+}  // namespace timbre::data

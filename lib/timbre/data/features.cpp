@@ -1,0 +1,72 @@
+#include "timbre/data/features.h"
+
+#include <cstring>
+#include <sstream>
+
+#include "timbre/core/error.h"
+#include "timbre/data/audio.h"
+
+namespace timbre::data {
+
+std::string describe(const FeatureOptions& o) {
+  const MelOptions& m = o.mel;
+  const PatchOptions& p = o.patch;
+  std::ostringstream s;
+  s.precision(17);
+  s << "sr=" << o.sample_rate << " n_fft=" << m.n_fft << " hop=" << m.hop_length << " center=" << m.center
+    << " padding=" << static_cast<int>(m.padding) << " power=" << m.power << " n_mels=" << m.n_mels
+    << " fmin=" << m.fmin << " fmax=" << m.fmax << " htk=" << m.htk << " norm=" << static_cast<int>(m.norm)
+    << " to_db=" << m.to_db << " amin=" << m.amin << " top_db=" << m.top_db
+    << " ref=" << static_cast<int>(m.reference) << " patches=" << p.patches_per_clip
+    << " width=" << p.frames_per_patch << " patch_hop=" << p.hop() << " first=" << p.first_frame
+    << " short=" << static_cast<int>(p.short_clip);
+  return s.str();
+}
+
+FeatureExtractor::FeatureExtractor(const FeatureOptions& options)
+    : options_(options), mel_(std::make_shared<MelExtractor>(options.sample_rate, options.mel)) {}
+
+Tensor FeatureExtractor::from_audio(const std::vector<float>& mono, const std::string& source) const {
+  check(!mono.empty(), source, "no audio samples");
+  return cut_patches(mel_->compute(mono), options_.patch, source);
+}
+
+Tensor FeatureExtractor::from_file(const std::string& path) const {
+  return from_audio(load_mono(path, options_.sample_rate), path);
+}
+
+Tensor patches_from_file(const std::string& path, const FeatureOptions& options) {
+  return FeatureExtractor(options).from_file(path);
+}
+
+Tensor patches_from_audio(const std::vector<float>& mono_22050, const FeatureOptions& options) {
+  return FeatureExtractor(options).from_audio(mono_22050);
+}
+
+PatchDataset stack_clips(const std::vector<ClipPatches>& clips, const std::vector<std::string>& class_names,
+                         const std::string& source) {
+  check(!clips.empty(), source, "no clips");
+  const Shape sample = clips.front().patches.shape().drop_front();
+  int64_t total = 0;
+  for (const ClipPatches& c : clips) {
+    check(c.patches.shape().drop_front() == sample, source, c.song_name, " has patches of shape ", c.patches.shape(),
+          ", the first clip ", clips.front().patches.shape());
+    total += c.patches.dim(0);
+  }
+  PatchDataset ds;
+  ds.class_names = class_names;
+  ds.patches = Tensor::empty(sample.prepend(total));
+  float* dst = ds.patches.data<float>();
+  for (const ClipPatches& c : clips) {
+    std::memcpy(dst, c.patches.data<float>(), c.patches.bytes());
+    dst += c.patches.numel();
+    const auto song = static_cast<int32_t>(ds.song_names.size());
+    ds.song_names.push_back(c.song_name);
+    ds.labels.insert(ds.labels.end(), static_cast<size_t>(c.patches.dim(0)), c.label);
+    ds.songs.insert(ds.songs.end(), static_cast<size_t>(c.patches.dim(0)), song);
+  }
+  ds.validate(source);
+  return ds;
+}
+
+}  // namespace timbre::data

@@ -1,0 +1,60 @@
+// Audio to CNN inputs in one call: decode, mono, resample, log-mel, patches.
+// The same path serves real files (GTZAN folders, the trainers' predict
+// program) and synthetic audio.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "timbre/core/tensor.h"
+#include "timbre/data/dataset.h"
+#include "timbre/data/melspec.h"
+#include "timbre/data/patches.h"
+
+namespace timbre::data {
+
+struct FeatureOptions {
+  int sample_rate = 22050;  // audio is resampled to this rate before the STFT
+  MelOptions mel;
+  PatchOptions patch;
+};
+
+// A canonical text of every option that changes the features (the feature cache's key).
+std::string describe(const FeatureOptions& options);
+
+// Reusable, thread-safe extraction for one set of options (builds the
+// filterbank and FFT plan once).
+class FeatureExtractor {
+ public:
+  explicit FeatureExtractor(const FeatureOptions& options = {});
+
+  // Patches (P, n_mels, frames_per_patch, 1) of mono audio at options.sample_rate.
+  // `source` names the clip in errors.
+  Tensor from_audio(const std::vector<float>& mono, const std::string& source = "audio") const;
+  // Patches of an audio file (any rate, any channel count). Throws timbre::Error naming the file.
+  Tensor from_file(const std::string& path) const;
+
+  const FeatureOptions& options() const { return options_; }
+  const MelExtractor& mel() const { return *mel_; }
+
+ private:
+  FeatureOptions options_;
+  std::shared_ptr<const MelExtractor> mel_;
+};
+
+Tensor patches_from_file(const std::string& path, const FeatureOptions& options = {});
+
+// One clip's patches with its label and song name.
+struct ClipPatches {
+  Tensor patches;  // (P, H, W, 1)
+  int32_t label = 0;
+  std::string song_name;
+};
+// The clips' patches stacked in order into one data set, clip i becoming song i.
+// Throws timbre::Error (prefixed by `source`) when there are no patches or their shapes differ.
+PatchDataset stack_clips(const std::vector<ClipPatches>& clips, const std::vector<std::string>& class_names,
+                         const std::string& source);
+Tensor patches_from_audio(const std::vector<float>& mono_22050, const FeatureOptions& options = {});
+
+}  // namespace timbre::data

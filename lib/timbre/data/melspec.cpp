@@ -1,0 +1,214 @@
+#include "timbre/data/melspec.h"
+
+#include <fftw3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <numbers>
+
+#include "timbre/core/error.h"
+
+namespace timbre::data {
+
+namespace {
+
+// The Slaney mel scale (librosa.hz_to_mel with htk=False): linear below 1 kHz, logarithmic above.
+constexpr double kSlaneyHzPerMel = 200.0 / 3.0;
+constexpr double kSlaneyLogStartHz = 1000.0;
+constexpr double kSlaneyLogStartMel = kSlaneyLogStartHz / kSlaneyHzPerMel;
+const double kSlaneyLogStep = std::log(6.4) / 27.0;
+
+double hz_to_mel(double hz, bool htk) {
+  if (htk) return 2595.0 * std::log10(1.0 + hz / 700.0);
+  if (hz < kSlaneyLogStartHz) return hz / kSlaneyHzPerMel;
+  return kSlaneyLogStartMel + std::log(hz / kSlaneyLogStartHz) / kSlaneyLogStep;
+}
+
+double mel_to_hz(double mel, bool htk) {
+  if (htk) return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0);
+  if (mel < kSlaneyLogStartMel) return mel * kSlaneyHzPerMel;
+  return kSlaneyLogStartHz * std::exp(kSlaneyLogStep * (mel - kSlaneyLogStartMel));
+}
+
+// FFTW's planner is not thread-safe, its plans are: one real-to-complex plan
+// per transform size, made once under a lock and executed with new-array
+// execute from any thread. FFTW_ESTIMATE keeps the plan, hence the rounding,
+// the same from run to run (FFTW_MEASURE times candidates and may pick another).
+class PlanRegistry {
+ public:
+  static PlanRegistry& instance() {
+    static PlanRegistry registry;
+    return registry;
+  }
+  fftwf_plan r2c(int n) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = plans_.find(n);
+    if (it != plans_.end()) return it->second;
+    float* in = fftwf_alloc_real(static_cast<size_t>(n));
+    fftwf_complex* out = fftwf_alloc_complex(static_cast<size_t>(n / 2 + 1));
+    fftwf_plan plan = fftwf_plan_dft_r2c_1d(n, in, out, FFTW_ESTIMATE);
+    fftwf_free(in);
+    fftwf_free(out);
+    check(plan != nullptr, "MelExtractor", "FFTW could not plan a transform of size ", n);
+    plans_.emplace(n, plan);
+    return plan;
+  }
+  ~PlanRegistry() {
+    for (auto& [n, plan] : plans_) fftwf_destroy_plan(plan);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int, fftwf_plan> plans_;
+};
+
+struct FftwFree {
+  void operator()(void* p) const { fftwf_free(p); }
+};
+
+// Index of padded position j into a signal of n samples under numpy's 'reflect' mode (edge not repeated).
+int64_t reflect_index(int64_t j, int64_t n) {
+  if (n == 1) return 0;
+  const int64_t period = 2 * (n - 1);
+  j %= period;
+  if (j < 0) j += period;
+  return j < n ? j : period - j;
+}
+
+}  // namespace
+
+std::vector<float> mel_filterbank(int sample_rate, const MelOptions& o) {
+  const std::string where = "mel_filterbank";
+  check(sample_rate > 0, where, "sample rate must be positive, got ", sample_rate);
+  check(o.n_fft >= 2, where, "n_fft must be at least 2, got ", o.n_fft);
+  check(o.n_mels >= 1, where, "n_mels must be at least 1, got ", o.n_mels);
+  const double fmax = o.fmax > 0 ? o.fmax : sample_rate / 2.0;
+  check(o.fmin >= 0 && o.fmin < fmax, where, "need 0 <= fmin < fmax, got fmin ", o.fmin, ", fmax ", fmax);
+  const int bins = o.n_fft / 2 + 1;
+  // Band edges: n_mels + 2 points evenly spaced in mel between fmin and fmax.
+  std::vector<double> edges(o.n_mels + 2);
+  const double mel_lo = hz_to_mel(o.fmin, o.htk), mel_hi = hz_to_mel(fmax, o.htk);
+  for (int i = 0; i < o.n_mels + 2; ++i)
+    edges[i] = mel_to_hz(mel_lo + (mel_hi - mel_lo) * i / (o.n_mels + 1), o.htk);
+  std::vector<float> weights(static_cast<size_t>(o.n_mels) * bins);
+  for (int m = 0; m < o.n_mels; ++m) {
+    const double lower_width = edges[m + 1] - edges[m], upper_width = edges[m + 2] - edges[m + 1];
+    const double scale = o.norm == MelOptions::Norm::slaney ? 2.0 / (edges[m + 2] - edges[m]) : 1.0;
+    for (int b = 0; b < bins; ++b) {
+      const double hz = static_cast<double>(b) * sample_rate / o.n_fft;
+      const double rising = (hz - edges[m]) / lower_width, falling = (edges[m + 2] - hz) / upper_width;
+      weights[static_cast<size_t>(m) * bins + b] = static_cast<float>(std::max(0.0, std::min(rising, falling)) * scale);
+    }
+  }
+  return weights;
+}
+
+struct MelExtractor::Impl {
+  fftwf_plan plan = nullptr;
+  std::vector<float> window;
+  // The filterbank stored sparsely: band m weighs bins [first[m], first[m] + weights[m].size()).
+  std::vector<int> first;
+  std::vector<std::vector<float>> weights;
+};
+
+MelExtractor::MelExtractor(int sample_rate, const MelOptions& options)
+    : sample_rate_(sample_rate), options_(options), impl_(std::make_unique<Impl>()) {
+  const std::string where = "MelExtractor";
+  check(options.hop_length >= 1, where, "hop_length must be at least 1, got ", options.hop_length);
+  check(options.power > 0, where, "power must be positive, got ", options.power);
+  check(!options.to_db || options.amin > 0, where, "amin must be positive, got ", options.amin);
+  const std::vector<float> dense = mel_filterbank(sample_rate, options);
+  const int bins = options.n_fft / 2 + 1;
+  for (int m = 0; m < options.n_mels; ++m) {
+    const float* row = dense.data() + static_cast<size_t>(m) * bins;
+    int lo = 0, hi = bins;
+    while (lo < bins && row[lo] == 0.0f) ++lo;
+    while (hi > lo && row[hi - 1] == 0.0f) --hi;
+    impl_->first.push_back(lo);
+    impl_->weights.emplace_back(row + lo, row + hi);
+  }
+  impl_->window.resize(options.n_fft);
+  for (int k = 0; k < options.n_fft; ++k)
+    impl_->window[k] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * k / options.n_fft));
+  impl_->plan = PlanRegistry::instance().r2c(options.n_fft);
+}
+
+MelExtractor::~MelExtractor() = default;
+
+int64_t MelExtractor::frames_for(int64_t count) const {
+  const int64_t padded = options_.center ? count + 2 * (options_.n_fft / 2) : count;
+  return padded < options_.n_fft ? 0 : 1 + (padded - options_.n_fft) / options_.hop_length;
+}
+
+MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
+  const std::string where = "MelExtractor::compute";
+  check(n >= 1, where, "empty signal");
+  const int64_t frames = frames_for(n);
+  check(frames >= 1, where, "a signal of ", n, " samples is shorter than n_fft ", options_.n_fft,
+        " (centring is off)");
+  const int n_fft = options_.n_fft, bins = n_fft / 2 + 1, n_mels = options_.n_mels;
+  const int64_t pad = options_.center ? n_fft / 2 : 0;
+  const bool reflect = options_.padding == MelOptions::Padding::reflect;
+  const float* window = impl_->window.data();
+
+  std::unique_ptr<float, FftwFree> frame(fftwf_alloc_real(static_cast<size_t>(n_fft)));
+  std::unique_ptr<fftwf_complex, FftwFree> spectrum(fftwf_alloc_complex(static_cast<size_t>(bins)));
+  std::vector<float> power(bins);
+  MelSpectrogram out;
+  out.n_mels = n_mels;
+  out.frames = frames;
+  out.values.resize(static_cast<size_t>(n_mels * frames));
+
+  for (int64_t t = 0; t < frames; ++t) {
+    const int64_t start = t * options_.hop_length - pad;
+    float* f = frame.get();
+    if (start >= 0 && start + n_fft <= n) {
+      for (int k = 0; k < n_fft; ++k) f[k] = x[start + k] * window[k];
+    } else {
+      for (int k = 0; k < n_fft; ++k) {
+        const int64_t j = start + k;
+        const float v = (j >= 0 && j < n) ? x[j] : reflect ? x[reflect_index(j, n)] : 0.0f;
+        f[k] = v * window[k];
+      }
+    }
+    fftwf_execute_dft_r2c(impl_->plan, f, spectrum.get());
+    const fftwf_complex* s = spectrum.get();
+    if (options_.power == 2.0) {
+      for (int b = 0; b < bins; ++b) power[b] = s[b][0] * s[b][0] + s[b][1] * s[b][1];
+    } else {
+      for (int b = 0; b < bins; ++b)
+        power[b] = static_cast<float>(std::pow(std::hypot(s[b][0], s[b][1]), options_.power));
+    }
+    for (int m = 0; m < n_mels; ++m) {
+      const std::vector<float>& w = impl_->weights[m];
+      const float* p = power.data() + impl_->first[m];
+      float sum = 0;
+      for (size_t i = 0; i < w.size(); ++i) sum += w[i] * p[i];
+      out.values[m * frames + t] = sum;
+    }
+  }
+
+  if (options_.to_db) {
+    // librosa.power_to_db: 10 log10(max(S, amin)) - 10 log10(max(ref, amin)), floored at max - top_db.
+    const float amin = static_cast<float>(options_.amin);
+    double ref = 1.0;
+    if (options_.reference == MelOptions::Reference::max)
+      ref = *std::max_element(out.values.begin(), out.values.end());
+    const float offset = static_cast<float>(10.0 * std::log10(std::max(ref, options_.amin)));
+    float top = -std::numeric_limits<float>::infinity();
+    for (float& v : out.values) {
+      v = 10.0f * std::log10(std::max(v, amin)) - offset;
+      top = std::max(top, v);
+    }
+    if (options_.top_db > 0) {
+      const float floor = top - static_cast<float>(options_.top_db);
+      for (float& v : out.values) v = std::max(v, floor);
+    }
+  }
+  return out;
+}
+
+}  // namespace timbre::data

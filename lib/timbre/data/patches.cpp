@@ -1,0 +1,36 @@
+#include "timbre/data/patches.h"
+
+#include <algorithm>
+
+#include "timbre/core/error.h"
+
+namespace timbre::data {
+
+Tensor cut_patches(const MelSpectrogram& s, const PatchOptions& o, const std::string& source) {
+  check(o.frames_per_patch >= 1, source, "frames_per_patch must be at least 1, got ", o.frames_per_patch);
+  check(o.first_frame >= 0, source, "first_frame must be non-negative, got ", o.first_frame);
+  check(s.n_mels >= 1 && static_cast<int64_t>(s.values.size()) == s.n_mels * s.frames, source,
+        "malformed spectrogram of ", s.values.size(), " values for ", s.n_mels, " x ", s.frames);
+  const int64_t hop = o.hop(), width = o.frames_per_patch;
+  const int64_t available = s.frames - o.first_frame;
+  const int64_t fitting = available >= width ? 1 + (available - width) / hop : 0;
+  int64_t count = o.patches_per_clip > 0 ? o.patches_per_clip : std::max<int64_t>(fitting, 1);
+  if (fitting < count) {
+    const int64_t needed = o.first_frame + (count - 1) * hop + width;
+    check(o.short_clip == PatchOptions::ShortClip::pad, source, "clip too short: ", s.frames, " frames, but ",
+          count, " patch(es) of ", width, " frames (hop ", hop, ", from frame ", o.first_frame, ") need ", needed);
+  }
+  const float floor = *std::min_element(s.values.begin(), s.values.end());
+  Tensor out = Tensor::empty({count, s.n_mels, width, 1});
+  float* dst = out.data<float>();
+  for (int64_t p = 0; p < count; ++p) {
+    const int64_t start = o.first_frame + p * hop;
+    for (int64_t m = 0; m < s.n_mels; ++m) {
+      const float* row = s.values.data() + m * s.frames;
+      for (int64_t f = 0; f < width; ++f) *dst++ = start + f < s.frames ? row[start + f] : floor;
+    }
+  }
+  return out;
+}
+
+}  // namespace timbre::data

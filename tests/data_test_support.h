@@ -1,0 +1,54 @@
+// Helpers for the data-pipeline tests: a scratch folder removed afterwards, and test tones.
+#pragma once
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace timbre::testing {
+
+// A fresh folder under the system temp dir, unique per process and name, removed on destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() / ("timbre-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::vector<float> tone(double hz, double seconds, int sample_rate = 22050, double amplitude = 0.5) {
+  std::vector<float> x(static_cast<size_t>(seconds * sample_rate));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(amplitude * std::sin(2 * M_PI * hz * static_cast<double>(i) / sample_rate));
+  return x;
+}
+
+// The first `bytes` bytes of `from`, written to `to` (a truncated copy).
+inline void copy_prefix(const std::string& from, const std::string& to, size_t bytes) {
+  std::ifstream in(from, std::ios::binary);
+  std::string data(bytes, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(bytes));
+  data.resize(static_cast<size_t>(in.gcount()));
+  std::ofstream(to, std::ios::binary) << data;
+}
+
+inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+}  // namespace timbre::testing

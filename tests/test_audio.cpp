@@ -1,0 +1,150 @@
+// Decoding (WAV, AU, FLAC, OGG, MP3 through libsndfile), mixdown, soxr
+// resampling, WAV writing, and bad files: each a timbre::Error naming the file.
+#include <sndfile.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "data_test_support.h"
+#include "timbre/data/audio.h"
+#include "timbre/data/features.h"
+
+using namespace timbre;
+using namespace timbre::data;
+using timbre::testing::ScratchDir;
+using timbre::testing::tone;
+
+namespace {
+
+// Writes interleaved audio in any libsndfile format (the library itself writes only WAV).
+void write_with_sndfile(const std::string& path, const std::vector<float>& interleaved, int rate, int channels,
+                        int format) {
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = format;
+  REQUIRE(sf_format_check(&info));
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  REQUIRE(f != nullptr);
+  REQUIRE(sf_writef_float(f, interleaved.data(), static_cast<sf_count_t>(interleaved.size() / channels)) ==
+          static_cast<sf_count_t>(interleaved.size() / channels));
+  sf_close(f);
+}
+
+double rms(const std::vector<float>& x) {
+  double s = 0;
+  for (float v : x) s += static_cast<double>(v) * v;
+  return std::sqrt(s / static_cast<double>(x.size()));
+}
+
+}  // namespace
+
+TEST_CASE("write_wav and read_audio round-trip 16-bit mono", "[audio]") {
+  ScratchDir dir("audio-roundtrip");
+  const std::vector<float> x = tone(440, 0.5);
+  write_wav(dir / "a.wav", x, 22050);
+  CHECK_FALSE(std::filesystem::exists(dir / "a.wav.tmp"));
+  const Audio a = read_audio(dir / "a.wav");
+  CHECK(a.sample_rate == 22050);
+  CHECK(a.channels == 1);
+  REQUIRE(a.samples.size() == x.size());
+  for (size_t i = 0; i < x.size(); ++i) REQUIRE(std::abs(a.samples[i] - x[i]) <= 1.0f / 32768);
+}
+
+TEST_CASE("every supported container decodes", "[audio]") {
+  ScratchDir dir("audio-formats");
+  const std::vector<float> x = tone(660, 1.0);
+  const double x_rms = rms(x);
+  struct Case {
+    const char* name;
+    int format;
+    bool lossy;
+  };
+  for (const Case& c : {Case{"a.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, false},
+                        Case{"a.au", SF_FORMAT_AU | SF_FORMAT_PCM_16, false},
+                        Case{"a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, false},
+                        Case{"a.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, true},
+                        Case{"a.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, true}}) {
+    INFO(c.name);
+    write_with_sndfile(dir / c.name, x, 22050, 1, c.format);
+    const Audio a = read_audio(dir / c.name);
+    CHECK(a.sample_rate == 22050);
+    CHECK(a.channels == 1);
+    if (c.lossy) {
+      // Codec delay and padding change the length a little; the tone's level survives.
+      CHECK(std::abs(a.frames() - static_cast<int64_t>(x.size())) < 3000);
+      CHECK(rms(a.samples) == Approx(x_rms).epsilon(0.1));
+    } else {
+      REQUIRE(a.frames() == static_cast<int64_t>(x.size()));
+      for (size_t i = 0; i < x.size(); ++i) REQUIRE(std::abs(a.samples[i] - x[i]) <= 1.0f / 32768);
+    }
+  }
+}
+
+TEST_CASE("stereo at 44.1 kHz is mixed down and resampled to 22050 Hz", "[audio]") {
+  ScratchDir dir("audio-stereo");
+  const std::vector<float> left = tone(500, 1.0, 44100, 0.6), right = tone(500, 1.0, 44100, 0.2);
+  std::vector<float> interleaved;
+  for (size_t i = 0; i < left.size(); ++i) interleaved.insert(interleaved.end(), {left[i], right[i]});
+  write_with_sndfile(dir / "s.wav", interleaved, 44100, 2, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  const Audio a = read_audio(dir / "s.wav");
+  CHECK(a.channels == 2);
+  const std::vector<float> mono = mix_to_mono(a);
+  for (size_t i = 0; i < mono.size(); i += 97) REQUIRE(mono[i] == Approx(0.5f * (left[i] + right[i])).margin(1e-7));
+  const std::vector<float> y = load_mono(dir / "s.wav", 22050);
+  REQUIRE(y.size() == 22050);
+  // A 500 Hz tone of amplitude 0.4 after resampling: compare away from the filter's edge effects.
+  const std::vector<float> expected = tone(500, 1.0, 22050, 0.4);
+  for (size_t i = 1000; i < 21000; ++i) REQUIRE(y[i] == Approx(expected[i]).margin(2e-3));
+}
+
+TEST_CASE("resample keeps length ceil(n * to / from) and rejects bad rates", "[audio]") {
+  const std::vector<float> x(1001, 0.25f);
+  CHECK(resample(x, 44100, 22050).size() == 501);
+  CHECK(resample(x, 16000, 22050).size() == 1380);
+  CHECK(resample(x, 22050, 22050) == x);
+  CHECK_THROWS_WITH(resample(x, 0, 22050), Catch::Contains("sample rates must be positive"));
+}
+
+TEST_CASE("bad audio files give errors naming the file and the problem", "[audio][bad-input]") {
+  ScratchDir dir("audio-bad");
+  write_wav(dir / "good.wav", tone(440, 1.0), 22050);
+  const auto good_size = std::filesystem::file_size(dir / "good.wav");
+
+  CHECK_THROWS_WITH(read_audio(dir / "missing.wav"), Catch::Contains("missing.wav") && Catch::Contains("no such file"));
+
+  // A corrupt header: the RIFF magic overwritten.
+  {
+    std::ifstream in(dir / "good.wav", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    bytes.replace(0, 4, "RIFX");
+    bytes.replace(8, 4, "JUNK");
+    timbre::testing::write_text(dir / "corrupt.wav", bytes);
+  }
+  CHECK_THROWS_WITH(read_audio(dir / "corrupt.wav"), Catch::Contains("corrupt.wav") && Catch::Contains("cannot decode"));
+
+  // A truncated file: the header promises 44100 bytes of samples, 20000 bytes remain.
+  timbre::testing::copy_prefix(dir / "good.wav", dir / "truncated.wav", 20000);
+  CHECK_THROWS_WITH(read_audio(dir / "truncated.wav"),
+                    Catch::Contains("truncated.wav") && Catch::Contains("truncated") && Catch::Contains("44100"));
+  // The header alone, cut before the data chunk.
+  timbre::testing::copy_prefix(dir / "good.wav", dir / "header_only.wav", 30);
+  CHECK_THROWS_WITH(read_audio(dir / "header_only.wav"), Catch::Contains("header_only.wav"));
+  // Text in a .wav name, and an empty file.
+  timbre::testing::write_text(dir / "text.wav", "this is not audio at all, just some words in a file");
+  CHECK_THROWS_WITH(read_audio(dir / "text.wav"), Catch::Contains("text.wav") && Catch::Contains("cannot decode"));
+  timbre::testing::write_text(dir / "empty.au", "");
+  CHECK_THROWS_WITH(read_audio(dir / "empty.au"), Catch::Contains("empty.au"));
+  // The whole file is still fine.
+  CHECK(read_audio(dir / "good.wav").frames() == static_cast<int64_t>(good_size - 44) / 2);
+}
+
+TEST_CASE("patches_from_file reports a clip too short for its patches", "[audio][bad-input]") {
+  ScratchDir dir("audio-short");
+  write_wav(dir / "short.wav", tone(440, 2.0), 22050);  // 87 frames, 15 x 80 needed
+  CHECK_THROWS_WITH(patches_from_file(dir / "short.wav"),
+                    Catch::Contains("short.wav") && Catch::Contains("clip too short") && Catch::Contains("1200"));
+  FeatureOptions one_patch;
+  one_patch.patch.patches_per_clip = 1;
+  CHECK(patches_from_file(dir / "short.wav", one_patch).shape() == Shape{1, 80, 80, 1});
+}
