@@ -3,6 +3,8 @@
 // names and initial values, buffer reuse, and bad input.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fstream>
+#include <map>
 #include <sstream>
 
 #include "gradcheck.h"
@@ -70,6 +72,27 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
   CHECK(worst <= tolerance);
 }
 
+// tests/fixtures/lstm/keras_lstm.txt (tools/make_lstm_fixture.py): one float64 array a line, "<name> <d0,d1,..> <values>".
+std::map<std::string, Tensor> read_keras_fixture() {
+  std::ifstream in(std::string(TIMBRE_FIXTURES) + "/lstm/keras_lstm.txt");
+  REQUIRE(in.good());
+  std::map<std::string, Tensor> arrays;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name, dims;
+    fields >> name >> dims;
+    std::vector<int64_t> shape;
+    std::istringstream dim_list(dims);
+    for (std::string d; std::getline(dim_list, d, ',');) shape.push_back(std::stoll(d));
+    std::vector<double> values;
+    for (double v; fields >> v;) values.push_back(v);
+    arrays[name] = Tensor::from<double>(Shape(shape), values);
+  }
+  return arrays;
+}
+
 // Sets the thread count for one scope (OpenMP's setting is process-wide).
 struct Threads {
   explicit Threads(int n) : previous(num_threads()) { set_num_threads(n); }
@@ -94,6 +117,48 @@ TEST_CASE("lstm forward matches a per-step reference", "[lstm]") {
                                    backwards),
                     1e-12);
       }
+  }
+}
+
+TEST_CASE("lstm and Bidirectional match Keras' outputs and gradients", "[lstm][bidirectional][keras]") {
+  const std::map<std::string, Tensor> keras = read_keras_fixture();
+  const auto array = [&](const std::string& name) {
+    INFO(name);
+    REQUIRE(keras.count(name) == 1);
+    return keras.at(name).clone();
+  };
+  const std::vector<std::string> weight_names{"kernel", "recurrent_kernel", "bias"};
+  for (const bool sequences : {false, true}) {
+    for (const bool backwards : {false, true}) {
+      const std::string c = "lstm_seq" + std::to_string(sequences) + "_back" + std::to_string(backwards);
+      INFO(c);
+      std::vector<Tensor> leaves{array(c + ".x")};
+      for (const std::string& w : weight_names) leaves.push_back(array(c + ".w0." + w));
+      for (Tensor& t : leaves) t.set_requires_grad();
+      const Tensor y = ops::lstm(leaves[0], leaves[1], leaves[2], leaves[3], {sequences, backwards});
+      check_close(y.to_vector<double>(), array(c + ".y").to_vector<double>(), 1e-12);
+      y.backward(array(c + ".upstream"));
+      check_close(leaves[0].grad().to_vector<double>(), array(c + ".grad.x").to_vector<double>(), 1e-12);
+      for (size_t k = 0; k < 3; ++k)
+        check_close(leaves[k + 1].grad().to_vector<double>(),
+                    array(c + ".grad.w0." + weight_names[k]).to_vector<double>(), 1e-12);
+    }
+    const std::string c = "bidirectional_seq" + std::to_string(sequences);
+    INFO(c);
+    nn::Bidirectional bi(nn::LSTM(4, sequences));
+    bi.build({5, 3}, DType::f64);
+    const std::vector<Tensor> weights = bi.trainable_parameters();  // forward half's three, then backward half's
+    for (size_t k = 0; k < 6; ++k)
+      weights[k].copy_from(array(c + ".w" + std::to_string(k / 3) + "." + weight_names[k % 3]));
+    const Tensor x = array(c + ".x").set_requires_grad();
+    const Tensor y = bi(x);
+    check_close(y.to_vector<double>(), array(c + ".y").to_vector<double>(), 1e-12);
+    y.backward(array(c + ".upstream"));
+    check_close(x.grad().to_vector<double>(), array(c + ".grad.x").to_vector<double>(), 1e-12);
+    for (size_t k = 0; k < 6; ++k)
+      check_close(weights[k].grad().to_vector<double>(),
+                  array(c + ".grad.w" + std::to_string(k / 3) + "." + weight_names[k % 3]).to_vector<double>(),
+                  1e-12);
   }
 }
 
