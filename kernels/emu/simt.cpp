@@ -6,8 +6,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,7 +68,6 @@ struct Block {
   ucontext_t scheduler;
   std::vector<Fiber> fibers;
   Stacks stacks;
-  std::vector<std::max_align_t> dynamic_shared;
   const std::function<void()>* body = nullptr;
   size_t current = 0;
   std::string error;
@@ -90,6 +89,8 @@ void fiber_main() {
     b.error = fault.message;
   } catch (const std::exception& e) {
     b.error = e.what();
+  } catch (...) {
+    b.error = "the kernel threw a non-standard exception";
   }
   b.fibers[b.current].state = State::done;
   // Returning resumes uc_link, the scheduler.
@@ -160,8 +161,6 @@ void run_block() {
 }
 }  // namespace
 
-void* dynamic_shared() { return block_state.dynamic_shared.data(); }
-
 void sync_block() { wait(State::at_block_barrier); }
 
 void sync_warp() { wait(State::at_warp_barrier); }
@@ -203,7 +202,6 @@ void launch(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes, cons
     for (unsigned y = 0; y < block.y; ++y)
       for (unsigned x = 0; x < block.x; ++x) b.fibers[linear_index({x, y, z}, block)].thread_idx = {x, y, z};
   b.stacks.reserve(threads);
-  b.dynamic_shared.assign((shared_bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t), {});
   b.body = &body;
   b.error.clear();
   gridDim = grid;

@@ -36,12 +36,11 @@ inline constexpr int warpSize = 32;
 
 namespace timbre::simt {
 
-// Runs body() as every thread of every block of grid x block. Throws
+// Runs body() as every thread of every block of grid x block. Dynamic shared
+// memory is not modelled (no kernel uses it); shared_bytes is only checked. Throws
 // timbre::Error naming `kernel` for a configuration a GPU would refuse, a
 // deadlock (threads waiting at different barriers) or a misused shuffle.
 void launch(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes, const std::function<void()>& body);
-// The block's dynamic shared memory (shared_bytes of the launch, 16-byte aligned).
-void* dynamic_shared();
 void sync_block();
 void sync_warp();
 // Publishes this lane's value and returns the value of lane `source` of its warp.
