@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "gradcheck.h"
+#include "timbre/data/npy.h"
 #include "timbre/nn/normalization.h"
 
 using namespace timbre;
@@ -74,7 +75,7 @@ TEST_CASE("Normalization axis modes keep the right number of statistics", "[norm
     norm.adapt(x);
     norm.build({4, 3, 1});
     CHECK(norm.mean.numel() == groups);
-    CHECK(norm.parameter_count(false) == 2 * groups);
+    CHECK(norm.parameter_count(false) == 2 * groups + 1);
     CHECK(norm.parameter_count(true) == 0);
   }
   // A single sample: per-element variance is 0, and the output stays finite (epsilon floor).
@@ -99,7 +100,7 @@ TEST_CASE("Normalization shows as non-trainable in a model summary", "[normaliza
   std::ostringstream s;
   model.summary(s);
   CHECK_THAT(s.str(), Catch::Contains("normalization (Normalization)"));
-  CHECK_THAT(s.str(), Catch::Contains("Non-trainable params: 8"));
+  CHECK_THAT(s.str(), Catch::Contains("Non-trainable params: 9"));
   CHECK(model.parameter_count(true) == 26);
 }
 
@@ -114,4 +115,26 @@ TEST_CASE("Normalization rejects bad input", "[normalization][errors]") {
   nn::Normalization::Axis axis;
   CHECK_FALSE(nn::parse_normalization_axis("none", axis));
   CHECK_THROWS_WITH(nn::parse_normalization_axis("bands", axis), Catch::Contains("'bands'"));
+}
+
+TEST_CASE("Normalization matches keras.layers.Normalization (fixture written by Keras 3)", "[normalization][reference]") {
+  using Axis = nn::Normalization::Axis;
+  for (auto [file, axis] : {std::pair{"keras_band.npz", Axis::band}, {"keras_global.npz", Axis::global}}) {
+    const auto arrays = data::read_npz(std::string(TIMBRE_FIXTURES) + "/normalization/" + file);
+    const Tensor x = arrays.at("x").to_tensor();
+    nn::Normalization norm(axis);
+    norm.adapt(x, 4);
+    norm.build(x.shape().drop_front());
+    INFO(file);
+    const auto mean = arrays.at("mean").to_tensor().to_vector<float>();
+    const auto variance = arrays.at("variance").to_tensor().to_vector<float>();
+    REQUIRE(norm.mean.numel() == static_cast<int64_t>(mean.size()));
+    for (size_t i = 0; i < mean.size(); ++i) {
+      CHECK(norm.mean.to_vector<float>()[i] == Approx(mean[i]).epsilon(1e-5).margin(1e-5));
+      CHECK(norm.variance.to_vector<float>()[i] == Approx(variance[i]).epsilon(1e-5));
+    }
+    const auto expected = arrays.at("y").to_tensor().to_vector<float>();
+    const auto got = norm(x).to_vector<float>();
+    for (size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == Approx(expected[i]).margin(1e-4));
+  }
 }

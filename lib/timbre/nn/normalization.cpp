@@ -27,6 +27,8 @@ Shape Normalization::on_build(const Shape& input) {
   if (adapted_) m = adapted_mean_, v = adapted_variance_;
   mean = add_variable("mean", Tensor::from<double>({layout.groups}, m), false);
   variance = add_variable("variance", Tensor::from<double>({layout.groups}, v), false);
+  // Keras keeps the number of samples adapted on as a third non-trainable weight.
+  count = add_variable("count", Tensor::from<double>({}, {static_cast<double>(adapted_samples_)}), false);
   return input;
 }
 
@@ -37,9 +39,9 @@ Tensor Normalization::forward(const Tensor& x) {
 void Normalization::adapt(const std::function<bool(Tensor&)>& next) {
   Shape sample;
   ops::NormalizeLayout layout;
-  std::vector<double> count, mean_acc, m2;  // running moments per statistic
+  std::vector<double> counts, mean_acc, m2;  // running moments per statistic
   std::vector<double> batch_sum, batch_mean, batch_m2;
-  int64_t batches = 0;
+  int64_t batches = 0, samples = 0;
   Tensor batch;
   while (next(batch)) {
     check(batch.defined() && batch.rank() >= 2, "Normalization.adapt", "expected (N, sample...) batches, got ",
@@ -51,10 +53,11 @@ void Normalization::adapt(const std::function<bool(Tensor&)>& next) {
       layout = layout_for(sample);
       check(!built() || sample == input_shape(), name(), "built for samples ", input_shape(),
             " but adapt() got samples ", sample);
-      count.assign(layout.groups, 0.0), mean_acc.assign(layout.groups, 0.0), m2.assign(layout.groups, 0.0);
+      counts.assign(layout.groups, 0.0), mean_acc.assign(layout.groups, 0.0), m2.assign(layout.groups, 0.0);
     }
     check(s == sample, "Normalization.adapt", "sample shape changed from ", sample, " to ", s);
     if (batch.dim(0) == 0) continue;
+    samples += batch.dim(0);
     const Tensor values = batch.to(DType::f64);
     const double* x = values.data<double>();
     const int64_t n = values.numel();
@@ -70,23 +73,25 @@ void Normalization::adapt(const std::function<bool(Tensor&)>& next) {
       batch_m2[g] += d * d;
     }
     for (int64_t g = 0; g < layout.groups; ++g) {
-      const double total = count[g] + per_group, delta = batch_mean[g] - mean_acc[g];
+      const double total = counts[g] + per_group, delta = batch_mean[g] - mean_acc[g];
       mean_acc[g] += delta * per_group / total;
-      m2[g] += batch_m2[g] + delta * delta * count[g] * per_group / total;
-      count[g] = total;
+      m2[g] += batch_m2[g] + delta * delta * counts[g] * per_group / total;
+      counts[g] = total;
     }
   }
-  check(batches > 0 && !count.empty() && count[0] > 0, "Normalization.adapt", "the data source is empty");
+  check(batches > 0 && !counts.empty() && counts[0] > 0, "Normalization.adapt", "the data source is empty");
   adapted_mean_ = mean_acc;
   adapted_variance_.resize(m2.size());
-  for (size_t g = 0; g < m2.size(); ++g) adapted_variance_[g] = m2[g] / count[g];
+  for (size_t g = 0; g < m2.size(); ++g) adapted_variance_[g] = m2[g] / counts[g];
   adapted_shape_ = sample;
+  adapted_samples_ = samples;
   adapted_ = true;
   if (built()) {
     // Already built: overwrite the variables in place (they may live on a GPU).
     mean.copy_from(Tensor::from<double>({layout.groups}, adapted_mean_).to(mean.dtype()).to(mean.device()));
     variance.copy_from(
         Tensor::from<double>({layout.groups}, adapted_variance_).to(variance.dtype()).to(variance.device()));
+    count.copy_from(Tensor::full({}, static_cast<double>(samples), count.dtype()).to(count.device()));
   }
 }
 
@@ -97,9 +102,9 @@ void Normalization::adapt(const Tensor& data, int64_t batch_size) {
   int64_t begin = 0;
   adapt([&](Tensor& batch) {
     if (begin >= rows) return false;
-    const int64_t count = std::min(batch_size, rows - begin);
-    batch = data.view_at(begin * per, data.shape().drop_front().prepend(count));
-    begin += count;
+    const int64_t taken = std::min(batch_size, rows - begin);
+    batch = data.view_at(begin * per, data.shape().drop_front().prepend(taken));
+    begin += taken;
     return true;
   });
 }

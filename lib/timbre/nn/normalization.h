@@ -1,7 +1,7 @@
 // Normalization: Keras' keras.layers.Normalization. adapt() learns the mean and
 // variance of the training data in one streaming pass; the layer then maps
 // x to (x - mean) / max(sqrt(variance), 1e-7). The statistics are
-// non-trainable variables ("mean", "variance"), so they travel with the model:
+// non-trainable variables ("mean", "variance", "count"), so they travel with the model:
 // checkpoints, device moves, summary() (as non-trainable parameters).
 #pragma once
 
@@ -36,6 +36,7 @@ class Normalization : public Module {
   Axis axis() const { return axis_; }
 
   Tensor mean, variance;  // (groups,), defined once built
+  Tensor count;           // samples adapted on, a scalar (Keras' third weight)
 
  protected:
   Shape on_build(const Shape& input) override;
@@ -48,6 +49,7 @@ class Normalization : public Module {
   bool adapted_ = false;
   Shape adapted_shape_;
   std::vector<double> adapted_mean_, adapted_variance_;
+  int64_t adapted_samples_ = 0;
 };
 
 // Parses "none" (returns false), "global", "band", "channel" or "element".
