@@ -68,11 +68,13 @@ std::string gunzip(std::string_view file, const std::string& where) {
       z.total_out = total;
       continue;
     }
-    if (rc == Z_BUF_ERROR && z.avail_in == 0) {
+    // With output room always left, "no progress" means the input ran out mid-stream.
+    if (rc == Z_BUF_ERROR) {
+      const std::string produced_text = std::to_string(z.total_out);
       inflateEnd(&z);
-      fail(where + ": gzip stream is truncated (after " + std::to_string(z.total_out) + " output bytes)");
+      fail(where + ": gzip stream is truncated (after " + produced_text + " output bytes)");
     }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+    if (rc != Z_OK) {
       const std::string msg = z.msg ? z.msg : "error " + std::to_string(rc);
       inflateEnd(&z);
       fail(where + ": corrupt gzip data: " + msg);
@@ -84,6 +86,7 @@ std::string gunzip(std::string_view file, const std::string& where) {
 }
 
 std::string gzip(std::string_view stream, const std::string& where) {
+  check(stream.size() < UINT32_MAX, where, "a shard over 4 GiB cannot be gzip-compressed in one call; use more shards");
   z_stream z{};
   check(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, where,
         "cannot start zlib");
