@@ -48,8 +48,8 @@ void for_row_blocks(int64_t batch, int64_t blocks, Fn fn) {
 // The input step read at reading position s.
 int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
 
-// Reading-order rows (s, n) of a (steps, batch, width) buffer <-> rows (n, t) of a
-// (batch, steps, width) tensor: dst = src, or dst += src when accumulate.
+// Rows (s, n) of a time-major buffer in reading order -> rows (n, t) of a
+// batch-major tensor: dst = src, or dst += src when accumulate.
 template <class T>
 void time_major_to_batch_major(const LstmGeometry& g, int64_t width, const T* src, T* dst, bool accumulate) {
   const int64_t rows = g.steps * g.batch;
@@ -65,6 +65,7 @@ void time_major_to_batch_major(const LstmGeometry& g, int64_t width, const T* sr
   }
 }
 
+// The inverse: rows (n, t) of a batch-major tensor -> rows (s, n) in reading order.
 template <class T>
 void batch_major_to_time_major(const LstmGeometry& g, int64_t width, const T* src, T* dst) {
   const int64_t rows = g.steps * g.batch;
