@@ -445,6 +445,36 @@ TEMPLATE_TEST_CASE("cuda softmax cross-entropy matches the CPU", "[cuda]", float
   }
 }
 
+// ---------------------------------------------------------------- normalization
+
+TEMPLATE_TEST_CASE("cuda normalize forward and backward match the CPU", "[cuda]", float, double) {
+  using T = TestType;
+  const int64_t n = 1001;  // statistic s = (i / inner) % groups cycles through the elements
+  const auto x = random_vector<T>(n, 1, -3, 3), gy = random_vector<T>(n, 2), gx0 = random_vector<T>(n, 3);
+  for (const int64_t groups : {1, 7}) {
+    const int64_t inner = groups == 1 ? 1 : 3;
+    const auto mean = random_vector<T>(groups, 4);
+    // One variance under eps^2, so the max(sqrt(variance), eps) floor is exercised.
+    auto variance = random_vector<T>(groups, 5, 0.5, 2);
+    variance[0] = T(1e-8);
+    for_each_cuda_backend([&](Backend be) {
+      auto run = [&](Backend backend) {
+        std::vector<T> y(n), gx = gx0;
+        {
+          Memory mem(backend);
+          CALL(backend, normalize_forward<T>, n, inner, groups, T(1e-3), mem(x), mem(mean), mem(variance), mem(y));
+          CALL(backend, normalize_backward<T>, n, inner, groups, T(1e-3), mem(variance), mem(gy), mem(gx));
+        }
+        return std::vector<std::vector<T>>{y, gx};
+      };
+      const auto expected = run(Backend::cpu), actual = run(be);
+      INFO("groups " << groups);
+      expect_close(expected[0], actual[0], "normalize");
+      expect_close(expected[1], actual[1], "normalize grad");
+    });
+  }
+}
+
 // ---------------------------------------------------------------- optimizers
 
 TEMPLATE_TEST_CASE("cuda sgd and adam updates match the CPU", "[cuda]", float, double) {

@@ -8,8 +8,6 @@
 namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
 namespace {
-constexpr int kRowsPerBlock = 4;
-
 template <class T>
 __global__ void leaky_relu_forward_kernel(int64_t n, T alpha, const T* x, T* y) {
   TIMBRE_GRID_STRIDE_LOOP(i, n) y[i] = x[i] > T(0) ? x[i] : alpha * x[i];
@@ -40,41 +38,35 @@ __global__ void tanh_backward_kernel(int64_t n, const T* y, const T* gy, T* gx) 
   TIMBRE_GRID_STRIDE_LOOP(i, n) gx[i] += gy[i] * (T(1) - y[i] * y[i]);
 }
 
-// Row of this warp; the whole warp returns together when it is past the end.
-__device__ __forceinline__ int64_t warp_row() {
-  return static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / warpSize;
-}
-
 template <class T>
 __global__ void softmax_forward_kernel(int64_t rows, int64_t cols, const T* x, T* y) {
   const int64_t r = warp_row();
   if (r >= rows) return;
-  const int lane = threadIdx.x % warpSize;
+  const int lane = warp_lane();
   const T* xr = x + r * cols;
   T* yr = y + r * cols;
   T peak = xr[0];
-  for (int64_t c = lane; c < cols; c += warpSize) peak = xr[c] > peak ? xr[c] : peak;
+  for (int64_t c = lane; c < cols; c += kWarp) peak = xr[c] > peak ? xr[c] : peak;
   peak = warp_max(peak);
   T sum = 0;
-  for (int64_t c = lane; c < cols; c += warpSize) sum += (yr[c] = exp(xr[c] - peak));
+  for (int64_t c = lane; c < cols; c += kWarp) sum += (yr[c] = exp(xr[c] - peak));
   sum = warp_sum(sum);
-  for (int64_t c = lane; c < cols; c += warpSize) yr[c] /= sum;
+  for (int64_t c = lane; c < cols; c += kWarp) yr[c] /= sum;
 }
 
 template <class T>
 __global__ void softmax_backward_kernel(int64_t rows, int64_t cols, const T* y, const T* gy, T* gx) {
   const int64_t r = warp_row();
   if (r >= rows) return;
-  const int lane = threadIdx.x % warpSize;
+  const int lane = warp_lane();
   const T* yr = y + r * cols;
   const T* gr = gy + r * cols;
   T dot = 0;
-  for (int64_t c = lane; c < cols; c += warpSize) dot += yr[c] * gr[c];
+  for (int64_t c = lane; c < cols; c += kWarp) dot += yr[c] * gr[c];
   dot = warp_sum(dot);
-  for (int64_t c = lane; c < cols; c += warpSize) gx[r * cols + c] += yr[c] * (gr[c] - dot);
+  for (int64_t c = lane; c < cols; c += kWarp) gx[r * cols + c] += yr[c] * (gr[c] - dot);
 }
 
-unsigned row_blocks(int64_t rows) { return static_cast<unsigned>((rows + kRowsPerBlock - 1) / kRowsPerBlock); }
 }  // namespace
 
 template <class T>
@@ -110,14 +102,14 @@ void tanh_backward(int64_t n, const T* y, const T* gy, T* gx) {
 template <class T>
 void softmax_forward(int64_t rows, int64_t cols, const T* x, T* y) {
   if (cols == 0) return;
-  launch("softmax_forward", softmax_forward_kernel<T>, row_blocks(rows), kRowsPerBlock * warpSize, 0, rows, cols,
-         x, y);
+  launch("softmax_forward", softmax_forward_kernel<T>, warp_row_blocks(rows), kWarpRowsPerBlock * kWarp, 0, rows,
+         cols, x, y);
 }
 
 template <class T>
 void softmax_backward(int64_t rows, int64_t cols, const T* y, const T* gy, T* gx) {
-  launch("softmax_backward", softmax_backward_kernel<T>, row_blocks(rows), kRowsPerBlock * warpSize, 0, rows, cols,
-         y, gy, gx);
+  launch("softmax_backward", softmax_backward_kernel<T>, warp_row_blocks(rows), kWarpRowsPerBlock * kWarp, 0, rows,
+         cols, y, gy, gx);
 }
 
 TIMBRE_INSTANTIATE_KERNEL(leaky_relu_forward)

@@ -13,7 +13,8 @@ constexpr int64_t kColumnBufferElements = int64_t{1} << 22;
 
 int64_t samples_per_chunk(const Conv2dGeometry& g) {
   const int64_t per_sample = g.out_h * g.out_w * g.kernel_h * g.kernel_w * g.in_c;
-  return std::clamp<int64_t>(kColumnBufferElements / std::max<int64_t>(per_sample, 1), 1, std::max<int64_t>(g.batch, 1));
+  const int64_t samples = kColumnBufferElements / std::max<int64_t>(per_sample, 1);
+  return std::clamp<int64_t>(samples, 1, std::max<int64_t>(g.batch, 1));
 }
 
 // col (count*OH*OW, KH*KW*Cin) from samples [first, first + count).

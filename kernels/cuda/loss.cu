@@ -7,26 +7,24 @@
 namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
 namespace {
-constexpr int kRowsPerBlock = 4;
-
 template <class T>
 __global__ void softmax_cross_entropy_forward_kernel(int64_t rows, int64_t classes, const T* logits,
                                                      const T* targets, T* probs, T* loss) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / warpSize;
-  if (r >= rows) return;  // the whole warp
-  const int lane = threadIdx.x % warpSize;
+  const int64_t r = warp_row();
+  if (r >= rows) return;
+  const int lane = warp_lane();
   const T* z = logits + r * classes;
   const T* t = targets + r * classes;
   T* p = probs + r * classes;
   T peak = z[0];
-  for (int64_t c = lane; c < classes; c += warpSize) peak = z[c] > peak ? z[c] : peak;
+  for (int64_t c = lane; c < classes; c += kWarp) peak = z[c] > peak ? z[c] : peak;
   peak = warp_max(peak);
   T sum = 0;
-  for (int64_t c = lane; c < classes; c += warpSize) sum += (p[c] = exp(z[c] - peak));
+  for (int64_t c = lane; c < classes; c += kWarp) sum += (p[c] = exp(z[c] - peak));
   sum = warp_sum(sum);
   const T log_sum = log(sum);
   T l = 0;
-  for (int64_t c = lane; c < classes; c += warpSize) {
+  for (int64_t c = lane; c < classes; c += kWarp) {
     p[c] /= sum;
     if (t[c] != T(0)) l -= t[c] * (z[c] - peak - log_sum);  // log-softmax, exact even where p underflows
   }
@@ -37,34 +35,33 @@ __global__ void softmax_cross_entropy_forward_kernel(int64_t rows, int64_t class
 template <class T>
 __global__ void softmax_cross_entropy_backward_kernel(int64_t rows, int64_t classes, const T* probs,
                                                       const T* targets, T scale, T* glogits) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / warpSize;
+  const int64_t r = warp_row();
   if (r >= rows) return;
-  const int lane = threadIdx.x % warpSize;
+  const int lane = warp_lane();
   T mass = 0;  // sum of the targets: 1 for one-hot rows
-  for (int64_t c = lane; c < classes; c += warpSize) mass += targets[r * classes + c];
+  for (int64_t c = lane; c < classes; c += kWarp) mass += targets[r * classes + c];
   mass = warp_sum(mass);
-  for (int64_t c = lane; c < classes; c += warpSize) {
+  for (int64_t c = lane; c < classes; c += kWarp) {
     const int64_t i = r * classes + c;
     glogits[i] += scale * (probs[i] * mass - targets[i]);
   }
 }
 
-unsigned row_blocks(int64_t rows) { return static_cast<unsigned>((rows + kRowsPerBlock - 1) / kRowsPerBlock); }
 }  // namespace
 
 template <class T>
 void softmax_cross_entropy_forward(int64_t rows, int64_t classes, const T* logits, const T* targets, T* probs,
                                    T* loss) {
   check(classes > 0, "softmax_cross_entropy_forward", "expected at least one class");
-  launch("softmax_cross_entropy_forward", softmax_cross_entropy_forward_kernel<T>, row_blocks(rows),
-         kRowsPerBlock * warpSize, 0, rows, classes, logits, targets, probs, loss);
+  launch("softmax_cross_entropy_forward", softmax_cross_entropy_forward_kernel<T>, warp_row_blocks(rows),
+         kWarpRowsPerBlock * kWarp, 0, rows, classes, logits, targets, probs, loss);
 }
 
 template <class T>
 void softmax_cross_entropy_backward(int64_t rows, int64_t classes, const T* probs, const T* targets, T scale,
                                     T* glogits) {
-  launch("softmax_cross_entropy_backward", softmax_cross_entropy_backward_kernel<T>, row_blocks(rows),
-         kRowsPerBlock * warpSize, 0, rows, classes, probs, targets, scale, glogits);
+  launch("softmax_cross_entropy_backward", softmax_cross_entropy_backward_kernel<T>, warp_row_blocks(rows),
+         kWarpRowsPerBlock * kWarp, 0, rows, classes, probs, targets, scale, glogits);
 }
 
 TIMBRE_INSTANTIATE_KERNEL(softmax_cross_entropy_forward)

@@ -79,7 +79,8 @@ Workspace<T>::Workspace(int64_t count) {
   int index = 0;
   cudaGetDevice(&index);
   device_ = Device::cuda(index);
-  data_ = static_cast<T*>(device_memory::allocate(device_, static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T)));
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T);
+  data_ = static_cast<T*>(device_memory::allocate(device_, bytes));
 }
 template <class T>
 Workspace<T>::~Workspace() {
@@ -93,6 +94,19 @@ Workspace<T>::Workspace(int64_t count) : host_(static_cast<size_t>(std::max<int6
 template <class T>
 Workspace<T>::~Workspace() = default;
 #endif
+
+// Row kernels (softmax, cross-entropy): one warp per row, kWarpRowsPerBlock rows per block.
+// kWarp is the warp size for host and device code alike (CUDA's warpSize is device-only).
+inline constexpr int kWarp = 32;
+inline constexpr int kWarpRowsPerBlock = 4;
+inline unsigned warp_row_blocks(int64_t rows) {
+  return static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock);
+}
+// This warp's row; all lanes of a warp agree, so a warp past the end returns as a whole.
+__device__ __forceinline__ int64_t warp_row() {
+  return static_cast<int64_t>(blockIdx.x) * kWarpRowsPerBlock + threadIdx.x / kWarp;
+}
+__device__ __forceinline__ int warp_lane() { return static_cast<int>(threadIdx.x % kWarp); }
 
 // Sum and maximum over the 32 lanes of a warp; every lane gets the result.
 template <class T>

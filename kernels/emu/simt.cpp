@@ -180,7 +180,8 @@ uint64_t exchange_in_warp(uint64_t bits, unsigned source) {
   wait(State::at_warp_barrier);  // every live lane has published
   if (source >= kWarp || from >= b.fibers.size() || b.fibers[from].state == State::done ||
       b.fibers[from].shuffles != me.shuffles)
-    throw KernelFault{"warp shuffle reads lane " + std::to_string(source) + ", which has exited or is not at this shuffle"};
+    throw KernelFault{"warp shuffle reads lane " + std::to_string(source) +
+                      ", which has exited or is not at this shuffle"};
   const uint64_t value = b.fibers[from].exchanged;
   wait(State::at_warp_barrier);  // every lane has read before anyone publishes again
   return value;
