@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 build="${1:-build}"
 bash scripts/install-deps.sh
 jobs="$(nproc)"
+# Under ctest -j, OpenMP threads of parallel tests share the cores: no spin-waiting.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TIMBRE_CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
 cd "$build"
