@@ -1,0 +1,104 @@
+#include "timbre/train/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace timbre::train {
+
+namespace {
+const std::string optimizer_prefix = "optimizer/";
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,
+                     const CheckpointInfo& info) {
+  io::TensorMap tensors;
+  for (const nn::Variable& v : model.variables()) {
+    check(!tensors.contains(v.name), "save_checkpoint", "two variables are named \"", v.name, "\"");
+    tensors.emplace(v.name, v.value);
+  }
+  if (optimizer)
+    for (const auto& [name, state] : optimizer->state()) tensors.emplace(optimizer_prefix + name, state);
+
+  io::Metadata meta;
+  meta["format"] = checkpoint_format;
+  meta["format_version"] = std::to_string(checkpoint_version);
+  meta["model"] = info.model;
+  meta["class_names"] = nlohmann::json(info.class_names).dump();
+  meta["epoch"] = std::to_string(info.epoch);
+  meta["history"] = history_to_json(info.history);
+  meta["best_val_accuracy"] = nlohmann::json(info.best_val_accuracy).dump();
+  meta["optimizer"] = info.optimizer;
+  meta["optimizer_iterations"] = std::to_string(optimizer ? optimizer->iterations() : info.optimizer_iterations);
+  meta["shuffle_rng"] = info.shuffle_rng;
+  meta["default_rng"] = info.default_rng;
+  meta["config"] = info.config;
+  meta["input_standardization"] = info.standardization;
+  io::save_safetensors(path, tensors, meta);
+}
+
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
+  const std::string where = "checkpoint " + path.string();
+  LoadedCheckpoint c{io::load_safetensors(path), {}};
+  const io::Metadata& meta = c.file.metadata;
+  auto field = [&](const std::string& key) -> const std::string& {
+    auto it = meta.find(key);
+    check(it != meta.end(), where, "metadata lacks \"", key, "\" (not a timbre checkpoint?)");
+    return it->second;
+  };
+  check(field("format") == checkpoint_format, where, "format is \"", field("format"), "\", expected \"",
+        checkpoint_format, "\"");
+  check(field("format_version") == std::to_string(checkpoint_version), where, "format version ",
+        field("format_version"), " is not supported (this build reads version ", checkpoint_version, ")");
+  try {
+    CheckpointInfo& info = c.info;
+    info.model = field("model");
+    info.class_names = nlohmann::json::parse(field("class_names")).get<std::vector<std::string>>();
+    info.epoch = std::stoll(field("epoch"));
+    info.history = history_from_json(field("history"));
+    info.best_val_accuracy = nlohmann::json::parse(field("best_val_accuracy")).get<double>();
+    info.optimizer = field("optimizer");
+    info.optimizer_iterations = std::stoll(field("optimizer_iterations"));
+    info.shuffle_rng = field("shuffle_rng");
+    info.default_rng = field("default_rng");
+    info.config = field("config");
+    info.standardization = field("input_standardization");
+  } catch (const nlohmann::json::exception& e) {
+    fail(where + ": malformed metadata: " + e.what());
+  } catch (const std::logic_error& e) {  // std::stoll
+    fail(where + ": malformed number in metadata: " + e.what());
+  }
+  return c;
+}
+
+void restore_model(nn::Module& model, const LoadedCheckpoint& checkpoint, const std::string& source) {
+  const std::string where = "checkpoint " + source;
+  std::set<std::string> used;
+  for (const nn::Variable& v : model.variables()) {
+    auto it = checkpoint.file.tensors.find(v.name);
+    check(it != checkpoint.file.tensors.end(), where, "has no variable \"", v.name, "\" (a different model?)");
+    check(it->second.shape() == v.value.shape(), where, "variable \"", v.name, "\" has shape ", it->second.shape(),
+          ", the model expects ", v.value.shape());
+    v.value.copy_from(it->second.to(v.value.dtype()));
+    used.insert(v.name);
+  }
+  for (const auto& [name, t] : checkpoint.file.tensors)
+    check(used.contains(name) || starts_with(name, optimizer_prefix), where, "holds variable \"", name,
+          "\" that the model lacks (a different model?)");
+}
+
+void restore_optimizer(optim::Optimizer& optimizer, const LoadedCheckpoint& checkpoint, const std::string& source) {
+  const std::string where = "checkpoint " + source;
+  for (auto& [name, state] : optimizer.state()) {
+    auto it = checkpoint.file.tensors.find(optimizer_prefix + name);
+    check(it != checkpoint.file.tensors.end(), where, "has no optimizer state \"", name, "\" (saved by ",
+          checkpoint.info.optimizer, ")");
+    check(it->second.shape() == state.shape(), where, "optimizer state \"", name, "\" has shape ", it->second.shape(),
+          ", expected ", state.shape());
+    state.copy_from(it->second.to(state.dtype()));
+  }
+  optimizer.set_iterations(checkpoint.info.optimizer_iterations);
+}
+
+}  // namespace timbre::train

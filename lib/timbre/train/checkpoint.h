@@ -1,0 +1,54 @@
+// Training checkpoints as safetensors files: the model's variables under their
+// qualified names ("conv2d/kernel"), the optimizer's state under "optimizer/<name>"
+// ("optimizer/velocity", "optimizer/m"), and in __metadata__ what a resumed
+// run needs: completed epochs, history, both random generators' states, the
+// model's name and classes, and the run's settings.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "timbre/io/safetensors.h"
+#include "timbre/nn/module.h"
+#include "timbre/optim/optimizer.h"
+#include "timbre/train/history.h"
+
+namespace timbre::train {
+
+inline constexpr const char* checkpoint_format = "timbre-checkpoint";
+inline constexpr int checkpoint_version = 1;
+
+struct CheckpointInfo {
+  std::string model;                     // the seed model's name, e.g. "cnn_bilstm"
+  std::vector<std::string> class_names;  // in label order
+  int64_t epoch = 0;                     // completed epochs
+  History history;
+  double best_val_accuracy = -1;
+  std::string optimizer;                 // "SGD" or "Adam"
+  int64_t optimizer_iterations = 0;
+  std::string shuffle_rng;               // Generator::state() of the shuffling generator
+  std::string default_rng;               // Generator::state() of timbre's default generator (Dropout)
+  std::string config;                    // the run's settings as JSON
+  std::string standardization;           // Standardization::to_json() of the inputs, "" for none
+};
+
+// Writes `path` atomically. `optimizer` may be null (weights only).
+void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,
+                     const CheckpointInfo& info);
+
+struct LoadedCheckpoint {
+  io::SafetensorsFile file;
+  CheckpointInfo info;
+};
+// Reads and checks the format and version; throws timbre::Error naming the file.
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+
+// Copies the checkpoint's variables into `model`: every variable must be present
+// with its shape, and the checkpoint may hold no other weights.
+void restore_model(nn::Module& model, const LoadedCheckpoint& checkpoint, const std::string& source);
+// Copies the optimizer's state (and its iteration count) back.
+void restore_optimizer(optim::Optimizer& optimizer, const LoadedCheckpoint& checkpoint, const std::string& source);
+
+}  // namespace timbre::train

@@ -1,0 +1,186 @@
+#include "timbre/train/fit.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+
+#include "timbre/core/random.h"
+#include "timbre/data/batcher.h"
+#include "timbre/ops/loss.h"
+#include "timbre/train/checkpoint.h"
+#include "timbre/train/plot.h"
+#include "timbre/train/progress.h"
+
+namespace timbre::train {
+
+namespace {
+
+// The shuffling generator is separate from timbre's default one (initializers,
+// Dropout) so that the data order does not depend on the model.
+constexpr uint64_t shuffle_stream = 0x9e3779b97f4a7c15ull;
+
+std::string epoch_line(const EpochRecord& r, int64_t epochs, bool has_songs) {
+  char line[320];
+  int n = std::snprintf(line, sizeof line,
+                        "epoch %lld/%lld  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f",
+                        static_cast<long long>(r.epoch), static_cast<long long>(epochs), r.loss, r.accuracy,
+                        r.val_loss, r.val_accuracy);
+  if (has_songs) n += std::snprintf(line + n, sizeof line - n, "  val_song_acc %.4f", r.val_song_accuracy);
+  std::snprintf(line + n, sizeof line - n, "  %.1f s  %.0f samples/s", r.seconds, r.samples_per_second);
+  return line;
+}
+
+int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) {
+  const std::vector<float> z = logits.to_vector<float>();
+  const int64_t classes = logits.dim(1);
+  int64_t correct = 0;
+  for (size_t r = 0; r < labels.size(); ++r) {
+    const float* row = z.data() + static_cast<int64_t>(r) * classes;
+    correct += std::max_element(row, row + classes) - row == labels[r];
+  }
+  return correct;
+}
+
+}  // namespace
+
+FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchDataset& train,
+              const data::PatchDataset& validation, const FitOptions& options) {
+  train.validate("fit: training set");
+  validation.validate("fit: validation set");
+  check(train.size() > 0 && validation.size() > 0, "fit", "need patches to train and validate on, got ",
+        train.size(), " training and ", validation.size(),
+        " validation patches (too few songs for the split? use more songs or a larger validation fraction)");
+  check(train.class_names == validation.class_names, "fit", "training and validation sets name different classes");
+  check(model.built() && model.input_shape() == train.sample_shape(), "fit", "the model must be built for patches ",
+        train.sample_shape().prepend(-1));
+  check(model.output_shape() == Shape{train.num_classes()}, "fit", "the model gives ", model.output_shape().prepend(-1),
+        " but the data has ", train.num_classes(), " classes");
+  check(options.epochs >= 1 && options.batch_size >= 1, "fit", "epochs and batch size must be positive, got ",
+        options.epochs, " and ", options.batch_size);
+  check(!options.resume || !options.out_dir.empty(), "fit", "resuming needs the output directory");
+
+  std::ostream& log = *options.log;
+  const ProgressStyle style =
+      options.progress != ProgressStyle::automatic ? options.progress
+      : (options.log == &std::cout && ::isatty(STDOUT_FILENO)) ? ProgressStyle::bar
+                                                                : ProgressStyle::lines;
+  const bool writing = !options.out_dir.empty();
+  const std::filesystem::path last_path = options.out_dir / "last.safetensors";
+  const std::filesystem::path best_path = options.out_dir / "best.safetensors";
+
+  Generator shuffle_rng(options.seed ^ shuffle_stream);
+  FitResult result;
+  double best_accuracy = -1;
+  int64_t start_epoch = 0;
+  if (options.resume) {
+    check(std::filesystem::exists(last_path), "fit", "cannot resume: ", last_path.string(), " does not exist");
+    const LoadedCheckpoint c = load_checkpoint(last_path);
+    check(c.info.model == options.model_name, "fit", "cannot resume: ", last_path.string(), " holds model \"",
+          c.info.model, "\", this run trains \"", options.model_name, "\"");
+    check(c.info.class_names == train.class_names, "fit", "cannot resume: ", last_path.string(),
+          " was trained on other classes");
+    restore_model(model, c, last_path.string());
+    restore_optimizer(optimizer, c, last_path.string());
+    shuffle_rng.set_state(c.info.shuffle_rng);
+    default_generator().set_state(c.info.default_rng);
+    result.history = c.info.history;
+    best_accuracy = c.info.best_val_accuracy;
+    start_epoch = c.info.epoch;
+    result.resumed_from = true;
+    for (const EpochRecord& r : result.history)
+      if (r.val_accuracy == best_accuracy && result.best_epoch == 0) result.best_epoch = r.epoch;
+    if (style != ProgressStyle::quiet)
+      log << "resuming from " << last_path.string() << " after epoch " << start_epoch << std::endl;
+  }
+
+  auto checkpoint_info = [&](int64_t epoch) {
+    CheckpointInfo info;
+    info.model = options.model_name;
+    info.class_names = train.class_names;
+    info.epoch = epoch;
+    info.history = result.history;
+    info.best_val_accuracy = best_accuracy;
+    info.optimizer = options.optimizer_name;
+    info.shuffle_rng = shuffle_rng.state();
+    info.default_rng = default_generator().state();
+    info.config = options.config_json;
+    info.standardization = options.standardization_json;
+    return info;
+  };
+
+  for (int64_t epoch = start_epoch + 1; epoch <= options.epochs; ++epoch) {
+    model.set_training(true);
+    data::BatchLoader loader(train, data::shuffled_indices(train.size(), shuffle_rng), options.batch_size);
+    EpochProgress progress(log, style == ProgressStyle::bar, epoch, options.epochs, loader.batch_count());
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, done = 0;
+    while (auto batch = loader.next()) {
+      const Tensor x = batch->inputs.to(options.device);
+      const Tensor targets = batch->targets.to(options.device);
+      optimizer.zero_grad();
+      const Tensor logits = model(x);
+      const Tensor loss = ops::softmax_cross_entropy(logits, targets);
+      const double value = loss.item<double>();
+      ++done;
+      if (!std::isfinite(value)) {
+        if (style == ProgressStyle::bar) log << std::endl;
+        fail("fit: the training loss became " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
+             std::to_string(epoch) + ", batch " + std::to_string(done) + "; training stopped" +
+             (writing && epoch > 1 ? ". The last good checkpoint is " + last_path.string() + " (epoch " +
+                                         std::to_string(epoch - 1) + ")"
+                                   : "") +
+             ". Try a lower learning rate.");
+      }
+      loss.backward();
+      optimizer.step();
+      const int64_t rows = static_cast<int64_t>(batch->labels.size());
+      loss_sum += value * static_cast<double>(rows);
+      correct += count_correct(logits, batch->labels);
+      seen += rows;
+      progress.update(done, seen, loss_sum / static_cast<double>(seen),
+                      static_cast<double>(correct) / static_cast<double>(seen));
+    }
+    EpochRecord record;
+    record.epoch = epoch;
+    record.seconds = progress.elapsed_seconds();
+    record.samples_per_second = record.seconds > 0 ? static_cast<double>(seen) / record.seconds : 0;
+    record.loss = loss_sum / static_cast<double>(seen);
+    record.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+
+    result.validation = evaluate(model, validation, options.batch_size, options.device);
+    record.val_loss = result.validation.loss;
+    record.val_accuracy = result.validation.accuracy;
+    record.val_song_accuracy = result.validation.song_accuracy;
+    check(std::isfinite(record.val_loss), "fit", "the validation loss became non-finite at epoch ", epoch,
+          "; training stopped", writing && epoch > 1 ? "; the last good checkpoint is " + last_path.string() : "");
+    result.history.push_back(record);
+    const bool improved = record.val_accuracy > best_accuracy;
+    if (improved) {
+      best_accuracy = record.val_accuracy;
+      result.best_epoch = epoch;
+    }
+    if (style != ProgressStyle::quiet)
+      progress.finish(epoch_line(record, options.epochs, result.validation.songs > 0) + (improved ? "  (best)" : ""));
+
+    if (writing) {
+      const CheckpointInfo info = checkpoint_info(epoch);
+      save_checkpoint(last_path, model, &optimizer, info);
+      if (improved) save_checkpoint(best_path, model, &optimizer, info);
+      write_history(options.out_dir, result.history);
+      plot_history(options.out_dir, result.history, options.model_title);
+      write_evaluation(options.out_dir, result.validation, options.split_note);
+      plot_confusion_matrix(options.out_dir / "confusion_matrix.png",
+                            options.model_title + ": validation confusion matrix (epoch " + std::to_string(epoch) + ")",
+                            result.validation.confusion, validation.class_names);
+    }
+  }
+  if (start_epoch >= options.epochs && style != ProgressStyle::quiet)
+    log << "nothing to do: the checkpoint has already trained " << start_epoch << " of " << options.epochs
+        << " epochs" << std::endl;
+  return result;
+}
+
+}  // namespace timbre::train

@@ -1,0 +1,274 @@
+// The fit loop: learns a tiny problem, writes history, plots, evaluation and
+// checkpoints, resumes bit-identically, and stops on a non-finite loss.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "timbre/core/parallel.h"
+#include "timbre/core/random.h"
+#include "timbre/nn/containers.h"
+#include "timbre/nn/layers.h"
+#include "timbre/train/checkpoint.h"
+#include "timbre/train/fit.h"
+#include "timbre/train/plot.h"
+#include "timbre/train/standardize.h"
+
+using namespace timbre;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Patches (8, 8, 1): class k lights rows 2k..2k+1 over Gaussian noise; songs of three patches of one class.
+data::PatchDataset stripes(int64_t per_class, uint64_t seed, int64_t classes = 3) {
+  Generator g(seed);
+  data::PatchDataset ds;
+  std::vector<float> values;
+  for (int64_t i = 0; i < per_class * classes; ++i) {
+    const int32_t label = static_cast<int32_t>(i / 3 % classes);
+    for (int64_t r = 0; r < 8; ++r)
+      for (int64_t c = 0; c < 8; ++c)
+        values.push_back(static_cast<float>(g.normal(0, 0.6) + (r / 2 == label ? 1.0 : 0.0)));
+    ds.labels.push_back(label);
+    ds.songs.push_back(static_cast<int32_t>(i / 3));
+  }
+  ds.patches = Tensor::from<float>({per_class * classes, 8, 8, 1}, values);
+  for (int64_t k = 0; k < classes; ++k) ds.class_names.push_back("genre" + std::to_string(k));
+  for (int64_t s = 0; s < (per_class * classes + 2) / 3; ++s) ds.song_names.push_back("song" + std::to_string(s));
+  ds.validate("stripes");
+  return ds;
+}
+
+// A small model with every kind of state a checkpoint must carry: BatchNorm statistics, Dropout draws.
+nn::Sequential tiny_model(int64_t classes = 3) {
+  nn::Sequential m(nn::Conv2D(4, {3, 3}), nn::BatchNormalization(), nn::LeakyReLU(0.3), nn::MaxPooling2D(2),
+                   nn::Flatten(), nn::Dense(16, nn::Activation::relu), nn::Dropout(0.3), nn::Dense(classes));
+  m.set_name("tiny");
+  m.build({8, 8, 1});
+  return m;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("timbre_test_train_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+train::FitOptions quiet_options(int64_t epochs, const fs::path& out = {}) {
+  train::FitOptions o;
+  o.epochs = epochs;
+  o.batch_size = 16;
+  o.seed = 5;
+  o.out_dir = out;
+  o.model_name = "tiny";
+  o.model_title = "tiny";
+  o.optimizer_name = "SGD";
+  o.progress = train::ProgressStyle::quiet;
+  return o;
+}
+
+struct ThreadsGuard {
+  int saved = num_threads();
+  explicit ThreadsGuard(int n) { set_num_threads(n); }
+  ~ThreadsGuard() { set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("fit learns a tiny problem", "[train]") {
+  const data::PatchDataset train_set = stripes(40, 1), val_set = stripes(12, 2);
+  manual_seed(3);
+  nn::Sequential model = tiny_model();
+  optim::SGD sgd(model.trainable_parameters(), 0.05, 0.9);
+  std::ostringstream log;
+  train::FitOptions options = quiet_options(8);
+  options.progress = train::ProgressStyle::lines;
+  options.log = &log;
+  const train::FitResult r = train::fit(model, sgd, train_set, val_set, options);
+  INFO(log.str());
+  REQUIRE(r.history.size() == 8);
+  CHECK(r.history.back().loss < 0.5 * r.history.front().loss);
+  CHECK(r.history.back().accuracy > 0.9);
+  CHECK(r.validation.accuracy > 0.9);
+  CHECK(r.validation.songs == 12);
+  CHECK(r.validation.song_accuracy > 0.9);
+  CHECK(log.str().find("epoch 8/8") != std::string::npos);
+  CHECK(log.str().find("val_song_acc") != std::string::npos);
+}
+
+TEST_CASE("fit writes history, plots, evaluation and checkpoints", "[train]") {
+  const fs::path out = fresh_dir("files");
+  const data::PatchDataset train_set = stripes(10, 1), val_set = stripes(6, 2);
+  manual_seed(3);
+  nn::Sequential model = tiny_model();
+  optim::Adam adam(model.trainable_parameters(), 1e-2);
+  train::fit(model, adam, train_set, val_set, quiet_options(3, out));
+  for (const char* name : {"history.csv", "history.json", "accuracy.png", "loss.png", "confusion_matrix.png",
+                           "evaluation.json", "per_class.csv", "last.safetensors", "best.safetensors"}) {
+    INFO(name);
+    CHECK(fs::is_regular_file(out / name));
+  }
+  for (const char* png : {"accuracy.png", "loss.png", "confusion_matrix.png"}) {
+    std::ifstream in(out / png, std::ios::binary);
+    char magic[8] = {};
+    in.read(magic, 8);
+    CHECK(std::string(magic + 1, 3) == "PNG");
+  }
+  std::ifstream csv(out / "history.csv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  CHECK(lines == 4);  // header + 3 epochs
+  std::ifstream per_class(out / "per_class.csv");
+  std::getline(per_class, line);
+  CHECK(line == "class,support,predicted,precision,recall");
+  std::getline(per_class, line);
+  CHECK(line.rfind("genre0,6,", 0) == 0);
+
+  const train::LoadedCheckpoint last = train::load_checkpoint(out / "last.safetensors");
+  CHECK(last.info.epoch == 3);
+  CHECK(last.info.model == "tiny");
+  CHECK(last.info.class_names == train_set.class_names);
+  CHECK(last.info.history.size() == 3);
+  CHECK(last.file.tensors.contains("optimizer/m"));
+  CHECK(last.file.tensors.contains("batch_normalization/moving_mean"));
+  for (const nn::Variable& v : model.variables()) {
+    INFO(v.name);
+    CHECK(last.file.tensors.at(v.name).to_vector<float>() == v.value.to_vector<float>());
+  }
+  fs::remove_all(out);
+}
+
+TEST_CASE("two epochs equal one epoch, a stop, a resume and one more epoch", "[train][resume]") {
+  ThreadsGuard one_thread(1);
+  const data::PatchDataset train_set = stripes(12, 1), val_set = stripes(4, 2);
+  auto run = [&](const fs::path& out, int64_t epochs, bool resume) {
+    manual_seed(11);
+    nn::Sequential model = tiny_model();
+    optim::SGD sgd(model.trainable_parameters(), 0.05, 0.9);
+    train::FitOptions options = quiet_options(epochs, out);
+    options.resume = resume;
+    train::FitResult r = train::fit(model, sgd, train_set, val_set, options);
+    std::vector<std::vector<float>> values;
+    for (const nn::Variable& v : model.variables()) values.push_back(v.value.to_vector<float>());
+    return std::make_tuple(r, values, sgd.state().at("velocity").to_vector<float>());
+  };
+  const fs::path straight = fresh_dir("straight"), stopped = fresh_dir("stopped");
+  const auto [r2, weights2, velocity2] = run(straight, 2, false);
+  run(stopped, 1, false);
+  const auto [resumed, weights_resumed, velocity_resumed] = run(stopped, 2, true);
+  CHECK(resumed.resumed_from);
+  REQUIRE(resumed.history.size() == 2);
+  CHECK(weights_resumed == weights2);  // bit-identical, BatchNorm statistics included
+  CHECK(velocity_resumed == velocity2);
+  for (size_t e = 0; e < 2; ++e) {
+    CHECK(resumed.history[e].loss == r2.history[e].loss);
+    CHECK(resumed.history[e].val_loss == r2.history[e].val_loss);
+  }
+  // Dropout's draws continue too: the default generator is where the straight run left it.
+  const std::string resumed_rng = default_generator().state();
+  run(straight, 2, false);
+  CHECK(default_generator().state() == resumed_rng);
+  CHECK(train::load_checkpoint(stopped / "last.safetensors").info.default_rng ==
+        train::load_checkpoint(straight / "last.safetensors").info.default_rng);
+  fs::remove_all(straight);
+  fs::remove_all(stopped);
+}
+
+TEST_CASE("a non-finite loss stops training and keeps the last good checkpoint", "[train][bad-input]") {
+  const fs::path out = fresh_dir("nonfinite");
+  data::PatchDataset train_set = stripes(8, 1);
+  const data::PatchDataset val_set = stripes(4, 2);
+  {
+    manual_seed(3);
+    nn::Sequential model = tiny_model();
+    optim::SGD sgd(model.trainable_parameters(), 0.05, 0.9);
+    train::fit(model, sgd, train_set, val_set, quiet_options(1, out));
+  }
+  const std::vector<float> good = train::load_checkpoint(out / "last.safetensors").file.tensors.at("dense/kernel").to_vector<float>();
+  for (int64_t i = 0; i < train_set.size(); ++i) train_set.patches.data<float>()[i * 64] = std::nanf("");
+  manual_seed(3);
+  nn::Sequential model = tiny_model();
+  optim::SGD sgd(model.trainable_parameters(), 0.05, 0.9);
+  train::FitOptions options = quiet_options(3, out);
+  options.resume = true;
+  CHECK_THROWS_WITH(train::fit(model, sgd, train_set, val_set, options),
+                    Catch::Contains("NaN at epoch 2, batch 1") && Catch::Contains("last good checkpoint") &&
+                        Catch::Contains("epoch 1"));
+  const train::LoadedCheckpoint last = train::load_checkpoint(out / "last.safetensors");
+  CHECK(last.info.epoch == 1);
+  CHECK(last.file.tensors.at("dense/kernel").to_vector<float>() == good);
+  fs::remove_all(out);
+}
+
+TEST_CASE("fit and checkpoints reject mismatched inputs", "[train][bad-input]") {
+  const data::PatchDataset train_set = stripes(4, 1), val_set = stripes(2, 2);
+  manual_seed(3);
+  nn::Sequential model = tiny_model(4);  // 4 outputs, 3 classes
+  optim::SGD sgd(model.trainable_parameters());
+  CHECK_THROWS_WITH(train::fit(model, sgd, train_set, val_set, quiet_options(1)), Catch::Contains("3 classes"));
+  nn::Sequential ok = tiny_model();
+  optim::SGD sgd_ok(ok.trainable_parameters());
+  train::FitOptions resume = quiet_options(1, fresh_dir("missing"));
+  resume.resume = true;
+  CHECK_THROWS_WITH(train::fit(ok, sgd_ok, train_set, val_set, resume), Catch::Contains("cannot resume"));
+
+  const fs::path out = fresh_dir("mismatch");
+  train::save_checkpoint(out / "c.safetensors", ok, &sgd_ok, {.model = "tiny"});
+  const train::LoadedCheckpoint c = train::load_checkpoint(out / "c.safetensors");
+  CHECK_THROWS_WITH(train::restore_model(model, c, "c"), Catch::Contains("dense_1/kernel\" has shape"));
+  nn::Sequential other(nn::Conv2D(4, {3, 3}));  // the checkpoint's first layer only
+  other.build({8, 8, 1});
+  CHECK_THROWS_WITH(train::restore_model(other, c, "c"), Catch::Contains("that the model lacks"));
+  io::save_safetensors(out / "plain.safetensors", {{"x", Tensor::zeros({1})}});
+  CHECK_THROWS_WITH(train::load_checkpoint(out / "plain.safetensors"), Catch::Contains("not a timbre checkpoint"));
+  fs::remove_all(out);
+}
+
+TEST_CASE("score_probabilities counts patches, songs, precision and recall", "[train][metrics]") {
+  data::PatchDataset ds;
+  ds.class_names = {"a", "b"};
+  ds.song_names = {"s0", "s1"};
+  ds.labels = {0, 0, 0, 1};
+  ds.songs = {0, 0, 0, 1};
+  ds.patches = Tensor::zeros({4, 1, 1, 1});
+  // Song 0 (class a): patches say a, b, b, but the mean is a (0.9 + 0.4 + 0.4 = 1.7 vs 1.3).
+  const std::vector<float> p = {0.9f, 0.1f, 0.4f, 0.6f, 0.4f, 0.6f, 0.2f, 0.8f};
+  const train::Evaluation e = train::score_probabilities(p, ds, 0.5);
+  CHECK(e.accuracy == Approx(0.5));
+  CHECK(e.confusion == std::vector<std::vector<int64_t>>{{1, 2}, {0, 1}});
+  CHECK(e.songs == 2);
+  CHECK(e.song_accuracy == Approx(1.0));
+  CHECK(e.classes[0].precision == Approx(1.0));
+  CHECK(e.classes[0].recall == Approx(1.0 / 3));
+  CHECK(e.classes[1].precision == Approx(1.0 / 3));
+  CHECK(e.classes[1].recall == Approx(1.0));
+  CHECK(train::format_class_report(e).find("song accuracy 1.000 (2 songs)") != std::string::npos);
+}
+
+TEST_CASE("standardization gives each band mean 0 and deviation 1, and round-trips as JSON", "[train][standardize]") {
+  // Band b holds 10 * b + noise * (b + 1).
+  Generator g(4);
+  std::vector<float> v;
+  for (int i = 0; i < 20; ++i)
+    for (int b = 0; b < 3; ++b)
+      for (int k = 0; k < 5; ++k) v.push_back(static_cast<float>(10 * b + g.normal() * (b + 1)));
+  const Tensor x = Tensor::from<float>({20, 3, 5, 1}, v);
+  const train::Standardization s = train::fit_standardization(x);
+  REQUIRE(s.mean.size() == 3);
+  CHECK(s.mean[2] == Approx(20).margin(0.8));
+  CHECK(s.stddev[2] == Approx(3).margin(0.6));
+  train::apply_standardization(x, s);
+  const train::Standardization after = train::fit_standardization(x);
+  for (int b = 0; b < 3; ++b) {
+    CHECK(after.mean[b] == Approx(0).margin(1e-5));
+    CHECK(after.stddev[b] == Approx(1).epsilon(1e-5));
+  }
+  const train::Standardization back = train::Standardization::from_json(s.to_json());
+  CHECK(back.mean == s.mean);
+  CHECK(back.stddev == s.stddev);
+  CHECK(train::Standardization::from_json("").identity());
+  CHECK_THROWS_WITH(train::Standardization::from_json("{\"mean\": [1]}"), Catch::Contains("malformed"));
+  CHECK_THROWS_WITH(train::apply_standardization(Tensor::zeros({2, 4, 5, 1}), s), Catch::Contains("3 bands"));
+}
