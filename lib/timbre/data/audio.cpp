@@ -3,6 +3,7 @@
 #include <sndfile.h>
 #include <soxr.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -58,25 +59,28 @@ Audio read_audio(const std::string& path) {
   Audio audio;
   audio.sample_rate = info.samplerate;
   audio.channels = info.channels;
-  // Decode in blocks: the frame count of compressed formats is an estimate.
-  constexpr sf_count_t block = 1 << 16;
-  std::vector<float> buffer(static_cast<size_t>(block * info.channels));
-  if (info.frames > 0) audio.samples.reserve(static_cast<size_t>(info.frames * info.channels));
+  // Decode straight into the result; keep reading past the header's count,
+  // which for compressed formats is an estimate.
+  sf_count_t frames = 0, capacity = std::max<sf_count_t>(info.frames, 1 << 16);
   for (;;) {
-    const sf_count_t got = sf_readf_float(file.get(), buffer.data(), block);
+    audio.samples.resize(static_cast<size_t>(capacity * info.channels));
+    const sf_count_t got = sf_readf_float(file.get(), audio.samples.data() + frames * info.channels, capacity - frames);
     if (got <= 0) break;
-    audio.samples.insert(audio.samples.end(), buffer.begin(), buffer.begin() + got * info.channels);
+    frames += got;
+    if (frames == capacity) capacity *= 2;
   }
+  audio.samples.resize(static_cast<size_t>(frames * info.channels));
   check(sf_error(file.get()) == SF_ERR_NO_ERROR, where, "decoding failed after ", audio.frames(), " frames: ",
         sf_strerror(file.get()));
   check(audio.frames() > 0, where, "no audio frames");
-  for (float v : audio.samples) check(std::isfinite(v), where, "non-finite sample values");
+  check(std::all_of(audio.samples.begin(), audio.samples.end(), [](float v) { return std::isfinite(v); }), where,
+        "non-finite sample values");
   return audio;
 }
 
-std::vector<float> mix_to_mono(const Audio& audio) {
+std::vector<float> mix_to_mono(Audio audio) {
   check(audio.channels >= 1, "mix_to_mono", "audio has ", audio.channels, " channels");
-  if (audio.channels == 1) return audio.samples;
+  if (audio.channels == 1) return std::move(audio.samples);
   const int64_t frames = audio.frames();
   std::vector<float> mono(static_cast<size_t>(frames));
   for (int64_t i = 0; i < frames; ++i) {
@@ -87,7 +91,7 @@ std::vector<float> mix_to_mono(const Audio& audio) {
   return mono;
 }
 
-std::vector<float> resample(const std::vector<float>& mono, double from_rate, double to_rate) {
+std::vector<float> resample(std::vector<float> mono, double from_rate, double to_rate) {
   check(from_rate > 0 && to_rate > 0, "resample", "sample rates must be positive, got ", from_rate, " -> ", to_rate);
   if (from_rate == to_rate) return mono;
   const size_t out_len = static_cast<size_t>(std::ceil(static_cast<double>(mono.size()) * to_rate / from_rate));
@@ -104,26 +108,29 @@ std::vector<float> resample(const std::vector<float>& mono, double from_rate, do
 }
 
 std::vector<float> load_mono(const std::string& path, int sample_rate) {
-  const Audio audio = read_audio(path);
-  return resample(mix_to_mono(audio), audio.sample_rate, sample_rate);
+  Audio audio = read_audio(path);
+  const int rate = audio.sample_rate;
+  return resample(mix_to_mono(std::move(audio)), rate, sample_rate);
 }
 
-void write_wav(const std::string& path, const std::vector<float>& mono, int sample_rate) {
+void write_wav(const std::string& path, const Audio& audio) {
   const std::string where = "write_wav(" + path + ")";
-  check(sample_rate > 0, where, "sample rate must be positive, got ", sample_rate);
+  check(audio.sample_rate > 0, where, "sample rate must be positive, got ", audio.sample_rate);
+  check(audio.channels >= 1 && audio.samples.size() % static_cast<size_t>(audio.channels) == 0, where,
+        audio.samples.size(), " samples do not make whole frames of ", audio.channels, " channels");
   const std::string temp = path + ".tmp";
   SF_INFO info{};
-  info.samplerate = sample_rate;
-  info.channels = 1;
+  info.samplerate = audio.sample_rate;
+  info.channels = audio.channels;
   info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
   {
     SndfilePtr file(sf_open(temp.c_str(), SFM_WRITE, &info));
     check(file != nullptr, where, "cannot create ", temp, ": ", sf_strerror(nullptr));
     // Clip rather than wrap values outside [-1, 1] when converting to 16 bits.
     sf_command(file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
-    const sf_count_t written = sf_writef_float(file.get(), mono.data(), static_cast<sf_count_t>(mono.size()));
-    check(written == static_cast<sf_count_t>(mono.size()), where, "wrote ", written, " of ", mono.size(),
-          " frames: ", sf_strerror(file.get()));
+    const sf_count_t written = sf_writef_float(file.get(), audio.samples.data(), audio.frames());
+    check(written == audio.frames(), where, "wrote ", written, " of ", audio.frames(), " frames: ",
+          sf_strerror(file.get()));
   }
   std::error_code ec;
   std::filesystem::rename(temp, path, ec);

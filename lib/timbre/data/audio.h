@@ -3,6 +3,7 @@
 // librosa.load does. Every failure is a timbre::Error naming the file.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,18 +23,21 @@ struct Audio {
 // audio than the file holds).
 Audio read_audio(const std::string& path);
 
-// The mean over channels of interleaved audio, as librosa.to_mono.
-std::vector<float> mix_to_mono(const Audio& audio);
+// The mean over channels of interleaved audio, as librosa.to_mono (mono audio is moved, not copied).
+std::vector<float> mix_to_mono(Audio audio);
 
 // Resamples mono audio with soxr (quality HQ, as librosa's default
 // res_type 'soxr_hq'); the result has ceil(n * to / from) samples.
-std::vector<float> resample(const std::vector<float>& mono, double from_rate, double to_rate);
+std::vector<float> resample(std::vector<float> mono, double from_rate, double to_rate);
 
 // read_audio + mix_to_mono + resample to `sample_rate`: what librosa.load(path, sr=sample_rate) returns.
 std::vector<float> load_mono(const std::string& path, int sample_rate);
 
-// Writes mono audio as a 16-bit PCM WAV file (GTZAN's format) through a
-// temporary file that is renamed into place. Samples are clipped to [-1, 1].
-void write_wav(const std::string& path, const std::vector<float>& mono, int sample_rate);
+// Writes audio as a 16-bit PCM WAV file (GTZAN's format) through a temporary
+// file that is renamed into place. Samples are clipped to [-1, 1].
+void write_wav(const std::string& path, const Audio& audio);
+inline void write_wav(const std::string& path, const std::vector<float>& mono, int sample_rate) {
+  write_wav(path, Audio{mono, sample_rate, 1});
+}
 
 }  // namespace timbre::data

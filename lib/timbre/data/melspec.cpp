@@ -34,35 +34,34 @@ double mel_to_hz(double mel, bool htk) {
 }
 
 // FFTW's planner is not thread-safe, its plans are: one real-to-complex plan
-// per transform size, made once under a lock and executed with new-array
-// execute from any thread. FFTW_ESTIMATE keeps the plan, hence the rounding,
-// the same from run to run (FFTW_MEASURE times candidates and may pick another).
+// per transform size and planner flag, made once under a lock and executed
+// with new-array execute from any thread.
 class PlanRegistry {
  public:
   static PlanRegistry& instance() {
     static PlanRegistry registry;
     return registry;
   }
-  fftwf_plan r2c(int n) {
+  fftwf_plan r2c(int n, bool measure) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = plans_.find(n);
+    auto it = plans_.find({n, measure});
     if (it != plans_.end()) return it->second;
     float* in = fftwf_alloc_real(static_cast<size_t>(n));
     fftwf_complex* out = fftwf_alloc_complex(static_cast<size_t>(n / 2 + 1));
-    fftwf_plan plan = fftwf_plan_dft_r2c_1d(n, in, out, FFTW_ESTIMATE);
+    fftwf_plan plan = fftwf_plan_dft_r2c_1d(n, in, out, measure ? FFTW_MEASURE : FFTW_ESTIMATE);
     fftwf_free(in);
     fftwf_free(out);
     check(plan != nullptr, "MelExtractor", "FFTW could not plan a transform of size ", n);
-    plans_.emplace(n, plan);
+    plans_.emplace(std::pair{n, measure}, plan);
     return plan;
   }
   ~PlanRegistry() {
-    for (auto& [n, plan] : plans_) fftwf_destroy_plan(plan);
+    for (auto& [key, plan] : plans_) fftwf_destroy_plan(plan);
   }
 
  private:
   std::mutex mutex_;
-  std::map<int, fftwf_plan> plans_;
+  std::map<std::pair<int, bool>, fftwf_plan> plans_;
 };
 
 struct FftwFree {
@@ -109,9 +108,10 @@ std::vector<float> mel_filterbank(int sample_rate, const MelOptions& o) {
 struct MelExtractor::Impl {
   fftwf_plan plan = nullptr;
   std::vector<float> window;
-  // The filterbank stored sparsely: band m weighs bins [first[m], first[m] + weights[m].size()).
-  std::vector<int> first;
-  std::vector<std::vector<float>> weights;
+  // The filterbank stored sparsely: band m weighs bins [first[m], first[m] + width[m])
+  // with weights[offset[m]], weights[offset[m] + 1], ...
+  std::vector<int> first, width, offset;
+  std::vector<float> weights;
 };
 
 MelExtractor::MelExtractor(int sample_rate, const MelOptions& options)
@@ -128,12 +128,14 @@ MelExtractor::MelExtractor(int sample_rate, const MelOptions& options)
     while (lo < bins && row[lo] == 0.0f) ++lo;
     while (hi > lo && row[hi - 1] == 0.0f) --hi;
     impl_->first.push_back(lo);
-    impl_->weights.emplace_back(row + lo, row + hi);
+    impl_->width.push_back(hi - lo);
+    impl_->offset.push_back(static_cast<int>(impl_->weights.size()));
+    impl_->weights.insert(impl_->weights.end(), row + lo, row + hi);
   }
   impl_->window.resize(options.n_fft);
   for (int k = 0; k < options.n_fft; ++k)
     impl_->window[k] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * k / options.n_fft));
-  impl_->plan = PlanRegistry::instance().r2c(options.n_fft);
+  impl_->plan = PlanRegistry::instance().r2c(options.n_fft, options.measure_fft);
 }
 
 MelExtractor::~MelExtractor() = default;
@@ -183,10 +185,12 @@ MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
         power[b] = static_cast<float>(std::pow(std::hypot(s[b][0], s[b][1]), options_.power));
     }
     for (int m = 0; m < n_mels; ++m) {
-      const std::vector<float>& w = impl_->weights[m];
+      const float* w = impl_->weights.data() + impl_->offset[m];
       const float* p = power.data() + impl_->first[m];
+      const int width = impl_->width[m];
       float sum = 0;
-      for (size_t i = 0; i < w.size(); ++i) sum += w[i] * p[i];
+#pragma omp simd reduction(+ : sum)
+      for (int i = 0; i < width; ++i) sum += w[i] * p[i];
       out.values[m * frames + t] = sum;
     }
   }
