@@ -1,0 +1,22 @@
+#include "timbre/train/predict.h"
+
+#include "timbre/train/metrics.h"
+
+namespace timbre::train {
+
+FilePrediction predict_file(nn::Module& model, const std::string& path, const Standardization& standardization,
+                            const data::FeatureOptions& features, int64_t batch_size, Device device) {
+  const Tensor patches = data::patches_from_file(path, features);
+  apply_standardization(patches, standardization);
+  const std::vector<float> p = predict_probabilities(model, patches, batch_size, device).to_vector<float>();
+  FilePrediction out;
+  out.patches = patches.dim(0);
+  const int64_t classes = static_cast<int64_t>(p.size()) / out.patches;
+  out.probabilities.assign(static_cast<size_t>(classes), 0.0);
+  for (int64_t i = 0; i < out.patches; ++i)
+    for (int64_t c = 0; c < classes; ++c)
+      out.probabilities[static_cast<size_t>(c)] += p[static_cast<size_t>(i * classes + c)] / static_cast<double>(out.patches);
+  return out;
+}
+
+}  // namespace timbre::train

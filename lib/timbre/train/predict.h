@@ -1,0 +1,24 @@
+// Genre probabilities of whole audio files: the file's log-mel patches,
+// standardised as in training, through the model, averaged over patches.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "timbre/data/features.h"
+#include "timbre/nn/module.h"
+#include "timbre/train/standardize.h"
+
+namespace timbre::train {
+
+struct FilePrediction {
+  std::vector<double> probabilities;  // per class, the mean over the file's patches
+  int64_t patches = 0;
+};
+
+// Throws timbre::Error naming the file when it cannot be read or is too short for one patch.
+FilePrediction predict_file(nn::Module& model, const std::string& path, const Standardization& standardization,
+                            const data::FeatureOptions& features = {}, int64_t batch_size = 128,
+                            Device device = Device::cpu());
+
+}  // namespace timbre::train
