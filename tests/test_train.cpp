@@ -13,6 +13,8 @@
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/fit.h"
 #include "timbre/train/plot.h"
+#include "timbre/train/predict.h"
+#include "timbre/data/synthetic.h"
 #include "timbre/train/standardize.h"
 
 using namespace timbre;
@@ -271,4 +273,33 @@ TEST_CASE("standardization gives each band mean 0 and deviation 1, and round-tri
   CHECK(train::Standardization::from_json("").identity());
   CHECK_THROWS_WITH(train::Standardization::from_json("{\"mean\": [1]}"), Catch::Contains("malformed"));
   CHECK_THROWS_WITH(train::apply_standardization(Tensor::zeros({2, 4, 5, 1}), s), Catch::Contains("3 bands"));
+}
+
+TEST_CASE("predict_file averages a file's patch probabilities", "[train][predict]") {
+  const fs::path dir = fresh_dir("predict");
+  data::SyntheticOptions songs;
+  songs.songs_per_genre = 1;
+  songs.genres = {"metal", "techno"};
+  data::write_synthetic_gtzan(dir.string(), songs);
+  const std::string file = (dir / "metal" / "metal.00000.wav").string();
+  REQUIRE(fs::exists(file));
+
+  manual_seed(2);
+  nn::Sequential model(nn::Conv2D(2, {8, 8}), nn::MaxPooling2D(8), nn::Flatten(), nn::Dense(2));
+  model.build({80, 80, 1});
+  const Tensor patches = data::patches_from_file(file);
+  REQUIRE(patches.dim(0) >= 1);
+  const train::Standardization s = train::fit_standardization(patches);
+  const train::FilePrediction p = train::predict_file(model, file, s);
+  CHECK(p.patches == patches.dim(0));
+  REQUIRE(p.probabilities.size() == 2);
+  CHECK(p.probabilities[0] + p.probabilities[1] == Approx(1.0).epsilon(1e-5));
+  // The same as averaging predict_probabilities over the standardised patches by hand.
+  train::apply_standardization(patches, s);
+  const std::vector<float> rows = train::predict_probabilities(model, patches, 128).to_vector<float>();
+  double first = 0;
+  for (int64_t i = 0; i < patches.dim(0); ++i) first += rows[static_cast<size_t>(2 * i)] / static_cast<double>(patches.dim(0));
+  CHECK(p.probabilities[0] == Approx(first).epsilon(1e-6));
+  CHECK_THROWS_AS(train::predict_file(model, (dir / "missing.wav").string(), s), Error);
+  fs::remove_all(dir);
 }
