@@ -67,11 +67,12 @@ TEST_CASE("log-mel spectrograms match librosa", "[melspec][parity]") {
     REQUIRE(ours.n_mels == o.n_mels);
     REQUIRE(ours.frames == std::stoll(c.at("frames")));
     REQUIRE(ours.values.size() == ref.size());
-    // The 44.1 kHz file goes through soxr twice over: here the system libsoxr
-    // in one call, in librosa python-soxr's own build, fed in chunks. Their
-    // samples differ by ~1e-6, which moves the quietest bins (close to the
-    // 80 dB floor) by a few hundredths of a dB more than the direct files.
-    const double tolerance = c.at("name") == "stereo44k" ? 0.25 : 0.05;
+    // The 44.1 kHz file is resampled by two builds of libsoxr: the system's here
+    // (one soxr_oneshot call), python-soxr's bundled copy in librosa (fed in
+    // chunks, possibly other SIMD paths). Their samples may differ in the last
+    // bits, which moves the quietest bins most; measured 5e-4 dB with libsoxr
+    // 0.1.3 and python-soxr 1.1.0, allowed 0.1 dB for other builds.
+    const double tolerance = c.at("name") == "stereo44k" ? 0.1 : 0.05;
     const double diff = max_diff_above_floor(ours.values, ref);
     INFO(c.at("name") << ": max |ours - librosa| above the floor = " << diff << " dB");
     CHECK(diff <= tolerance);
