@@ -1,5 +1,5 @@
 // Log-mel spectrograms against librosa 0.11 (tests/fixtures/melspec, made by
-// tools/make_melspec_fixtures.py), filterbanks, options, and thread safety.
+// tools/make_melspec_fixtures.py), filterbanks, options, thread safety, and patches.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -9,6 +9,7 @@
 
 #include "timbre/data/audio.h"
 #include "timbre/data/melspec.h"
+#include "timbre/data/patches.h"
 
 using namespace timbre;
 using namespace timbre::data;
@@ -163,4 +164,57 @@ TEST_CASE("one extractor computes the same spectrograms from many threads", "[me
 #pragma omp parallel for num_threads(4) schedule(dynamic)
   for (size_t c = 0; c < clips.size(); ++c) parallel[c] = mel.compute(clips[c]);
   for (size_t c = 0; c < clips.size(); ++c) CHECK(parallel[c].values == serial[c].values);
+}
+
+namespace {
+// A spectrogram of 3 bands whose value at (m, t) is 1000 m + t.
+MelSpectrogram numbered(int64_t frames) {
+  MelSpectrogram s;
+  s.n_mels = 3;
+  s.frames = frames;
+  for (int64_t m = 0; m < 3; ++m)
+    for (int64_t t = 0; t < frames; ++t) s.values.push_back(static_cast<float>(1000 * m + t));
+  return s;
+}
+}  // namespace
+
+TEST_CASE("patches are consecutive frame windows in (P, n_mels, frames, 1)", "[patches]") {
+  PatchOptions o;
+  o.patches_per_clip = 3;
+  o.frames_per_patch = 4;
+  const Tensor p = cut_patches(numbered(13), o, "clip");
+  REQUIRE(p.shape() == Shape{3, 3, 4, 1});
+  const std::vector<float> v = p.to_vector<float>();
+  CHECK(v[0] == 0);                        // patch 0, band 0, frame 0
+  CHECK(v[1 * 12 + 0] == 4);               // patch 1 starts at frame 4
+  CHECK(v[2 * 12 + 2 * 4 + 3] == 2011);    // patch 2, band 2, frame 8 + 3
+  // A hop smaller than the width overlaps patches; first_frame shifts them all.
+  o.patch_hop = 2;
+  o.first_frame = 1;
+  const std::vector<float> w = cut_patches(numbered(13), o, "clip").to_vector<float>();
+  CHECK(w[0] == 1);
+  CHECK(w[12] == 3);
+  CHECK(w[24 + 3] == 8);
+  // patches_per_clip <= 0: as many as fit.
+  PatchOptions all;
+  all.patches_per_clip = 0;
+  all.frames_per_patch = 4;
+  CHECK(cut_patches(numbered(13), all, "clip").dim(0) == 3);
+}
+
+TEST_CASE("a clip too short for its patches fails or is padded with its floor", "[patches][bad-input]") {
+  PatchOptions o;
+  o.patches_per_clip = 2;
+  o.frames_per_patch = 4;
+  CHECK_THROWS_WITH(cut_patches(numbered(6), o, "song.wav"),
+                    Catch::Contains("song.wav") && Catch::Contains("clip too short: 6 frames") &&
+                        Catch::Contains("need 8"));
+  o.short_clip = PatchOptions::ShortClip::pad;
+  const std::vector<float> v = cut_patches(numbered(6), o, "song.wav").to_vector<float>();
+  CHECK(v[12 + 0] == 4);  // patch 1, band 0: frames 4, 5, then the floor (0)
+  CHECK(v[12 + 1] == 5);
+  CHECK(v[12 + 2] == 0);
+  CHECK(v[12 + 2 * 4 + 3] == 0);
+  o.frames_per_patch = 0;
+  CHECK_THROWS_WITH(cut_patches(numbered(6), o, "song.wav"), Catch::Contains("frames_per_patch"));
 }
