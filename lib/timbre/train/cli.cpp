@@ -91,14 +91,16 @@ Datasets load_datasets(const Settings& s) {
     split.train_list = s.split[0];
     split.validation_list = s.split[1];
     d.split_note = "songs listed in " + s.split[0] + " (training) and " + s.split[1] + " (validation)";
-  } else {
-    check(mode == "song" || mode == "patch", "--split", "expected song, patch or two files TRAIN,VAL, got \"", mode,
-          "\"");
+  } else if (mode == "song" || mode == "patch") {
     split.kind = mode == "song" ? data::SplitOptions::song : data::SplitOptions::patch;
     char note[96];
-    std::snprintf(note, sizeof note, "%s-level split, %.0f%% of each genre's %ss for validation", mode.c_str(),
-                  100 * s.validation_fraction, mode.c_str());
+    std::snprintf(note, sizeof note, "%s-level split, %.0f%% of each genre's %s for validation", mode.c_str(),
+                  100 * s.validation_fraction, mode == "song" ? "songs" : "patches");
     d.split_note = note;
+  } else {
+    split.kind = data::SplitOptions::files;
+    split.validation_list = mode;
+    d.split_note = "songs listed in " + mode + " for validation, the rest for training";
   }
   split.validation_fraction = s.validation_fraction;
   split.seed = s.seed;
@@ -169,14 +171,15 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--split", s.split,
                  "how --data is split into training and validation: \"song\" (every patch of a song on one side: the "
-                 "honest figure), \"patch\" (patches at random, as a patch-level split does), or two files "
-                 "TRAIN,VAL listing song names one per line")
+                 "honest figure), \"patch\" (patches at random, as a patch-level split does), a file VAL listing "
+                 "the validation songs (one name per line, e.g. blues/blues.00042.wav; the rest train), or two "
+                 "files TRAIN,VAL")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--validation-fraction", s.validation_fraction, "share of songs (or patches) held out")
       ->check(CLI::Range(0.01, 0.99))
       ->capture_default_str();
-  app.add_option("--synthetic-songs", s.synthetic_songs, "songs per genre of the synthetic set (default: the library's)")
+  app.add_option("--synthetic-songs", s.synthetic_songs, "songs per genre of the synthetic set (default " + std::to_string(data::SyntheticOptions{}.songs_per_genre) + ", 15 patches each)")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
   app.add_option("--standardize", s.standardize,
                  "band: shift and scale each mel band by the training set's mean and standard deviation (recorded "
@@ -194,8 +197,11 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
   }
 
   try {
-    check(s.split.size() == 1 || s.split.size() == 2, "--split", "expected song, patch or TRAIN,VAL files, got ",
+    check(s.split.size() == 1 || s.split.size() == 2, "--split", "expected song, patch, VAL or TRAIN,VAL, got ",
           join(s.split));
+    for (const std::string& f : s.split)
+      check(f == "song" || f == "patch" || std::filesystem::is_regular_file(f), "--split", "expected song, patch or ",
+            "song-list files, but \"", f, "\" is none of these (no such file)");
     if (epochs_opt->count() == 0 && s.train_tfdata.empty() && s.data == "synthetic")
       s.epochs = synthetic_default_epochs;
     check(!s.resume || std::filesystem::exists(std::filesystem::path(s.out) / "last.safetensors"), "--resume",
