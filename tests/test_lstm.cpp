@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gradcheck.h"
+#include "kernels/dispatch.h"
 
 using namespace timbre;
 using timbre::testing::gradcheck;
@@ -325,6 +326,34 @@ TEST_CASE("seed models' parameter totals match Keras", "[lstm][bidirectional]") 
                 Dense(200, Activation::relu), Dropout(0.3), Dense(8, Activation::softmax));
   CHECK(p2.build({80, 80, 1}) == Shape{8});
   CHECK(p2.parameter_count(true) + p2.parameter_count(false) == 245894);
+}
+
+TEST_CASE("lstm_backward adds into its gradients and skips null ones", "[lstm]") {
+  const Dims d{3, 5, 2, 4};
+  const kernels::LstmGeometry g{d.batch, d.steps, d.features, d.units, true, true};
+  const kernels::LstmLayout layout = kernels::lstm_layout(g);
+  const LstmInputs in = random_inputs(d, 95);
+  const Tensor gy = random_tensor({d.batch, d.steps, d.units}, 96);
+  std::vector<double> y(static_cast<size_t>(d.batch * d.steps * d.units)), saved(static_cast<size_t>(layout.saved_size)),
+      scratch(static_cast<size_t>(layout.scratch_size));
+  kernels::cpu::lstm_forward<double>(g, in.x.data<double>(), in.kernel.data<double>(),
+                                     in.recurrent_kernel.data<double>(), in.bias.data<double>(), y.data(),
+                                     saved.data());
+  // Gradients alone (from zero), then into buffers pre-filled with 0.5 and with x's gradient not asked for.
+  const auto run = [&](double prefill, bool with_gx) {
+    std::vector<std::vector<double>> grads;
+    for (const Tensor& t : {in.x, in.kernel, in.recurrent_kernel, in.bias})
+      grads.emplace_back(static_cast<size_t>(t.numel()), prefill);
+    kernels::cpu::lstm_backward<double>(g, in.kernel.data<double>(), in.recurrent_kernel.data<double>(),
+                                        saved.data(), gy.data<double>(), scratch.data(),
+                                        with_gx ? grads[0].data() : nullptr, grads[1].data(), grads[2].data(),
+                                        grads[3].data());
+    return grads;
+  };
+  const auto fresh = run(0.0, true), added = run(0.5, false);
+  for (size_t k = 0; k < 4; ++k)
+    for (size_t i = 0; i < fresh[k].size(); ++i)
+      CHECK(added[k][i] == Approx(k == 0 ? 0.5 : fresh[k][i] + 0.5).epsilon(1e-12));
 }
 
 TEST_CASE("lstm workspace reuses buffers only when no graph holds them", "[lstm]") {
