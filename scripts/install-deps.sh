@@ -16,6 +16,8 @@ packages=(
   zlib1g-dev              # GZIP tf.data snapshots, .npz
   libsnappy-dev           # SNAPPY tf.data snapshots
   libcairo2-dev           # training plots (PNG)
+  libhdf5-dev             # Keras .weights.h5 import and export
+  openmpi-bin libopenmpi-dev  # data-parallel training across processes (mpirun)
 )
 
 missing=()
