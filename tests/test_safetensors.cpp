@@ -129,3 +129,18 @@ TEST_CASE("safetensors rejects overlapping offsets, gaps and unused data", "[saf
                             4),
                    "overlapping");
 }
+
+TEST_CASE("safetensors reads a file written by the reference implementation", "[safetensors]") {
+  // tools/make_safetensors_fixture.py (Python's safetensors.numpy.save_file).
+  const io::SafetensorsFile f = io::load_safetensors(TIMBRE_FIXTURES "/safetensors/reference.safetensors");
+  CHECK(f.metadata.at("format") == "reference");
+  REQUIRE(f.tensors.size() == 3);
+  const Tensor& kernel = f.tensors.at("dense/kernel");
+  CHECK(kernel.shape() == Shape{2, 3});
+  CHECK(kernel.dtype() == DType::f32);
+  CHECK(kernel.to_vector<float>() == std::vector<float>{-0.5f, -0.25f, 0.f, 0.25f, 0.5f, 0.75f});
+  CHECK(f.tensors.at("dense/bias").dtype() == DType::f64);
+  CHECK(f.tensors.at("dense/bias").to_vector<double>() == std::vector<double>{1.5, -2.25});
+  CHECK(f.tensors.at("scalar").shape() == Shape{});
+  CHECK(f.tensors.at("scalar").item<float>() == 7.f);
+}
