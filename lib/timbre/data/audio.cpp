@@ -60,8 +60,11 @@ Audio read_audio(const std::string& path) {
   audio.sample_rate = info.samplerate;
   audio.channels = info.channels;
   // Decode straight into the result; keep reading past the header's count,
-  // which for compressed formats is an estimate.
-  sf_count_t frames = 0, capacity = std::max<sf_count_t>(info.frames, 1 << 16);
+  // which for compressed formats is an estimate. That count is only a claim (a
+  // 1 KB file may promise 2^35 frames): allocate for at most 2^24 samples ahead
+  // and grow as frames actually arrive.
+  const sf_count_t claim_cap = std::max<sf_count_t>((sf_count_t{1} << 24) / info.channels, 1);
+  sf_count_t frames = 0, capacity = std::min(std::max<sf_count_t>(info.frames, 1 << 16), claim_cap);
   for (;;) {
     audio.samples.resize(static_cast<size_t>(capacity * info.channels));
     const sf_count_t got = sf_readf_float(file.get(), audio.samples.data() + frames * info.channels, capacity - frames);
