@@ -94,6 +94,7 @@ void append_fixed(const Field& field, std::vector<T>& out, const std::string& wh
   check(field.bytes.size() % sizeof(T) == 0, where, "packed field ", field.number, " holds ", field.bytes.size(),
         " bytes, not a multiple of ", sizeof(T));
   const size_t n = field.bytes.size() / sizeof(T);
+  if (n == 0) return;  // memcpy into an empty vector's null data() is undefined, even for 0 bytes
   const size_t old = out.size();
   out.resize(old + n);
   std::memcpy(out.data() + old, field.bytes.data(), field.bytes.size());
