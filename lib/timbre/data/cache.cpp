@@ -1,5 +1,6 @@
 #include "timbre/data/cache.h"
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,7 @@
 #include "timbre/data/gtzan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <memory>
