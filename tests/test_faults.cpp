@@ -205,7 +205,7 @@ TEST_CASE("a full disk gives a clear error and leaves no file at the destination
   fs::remove_all(dir);
 }
 
-TEST_CASE("a NaN in the inputs stops training and names the batch it came from", "[faults][train]") {
+TEST_CASE("a NaN in the inputs stops training and names the batch it came from", "[faults]") {
   // 24 patches (4, 4, 1) of 3 classes; patch `poisoned` holds a NaN.
   constexpr int64_t n = 24, batch_size = 4, poisoned = 13;
   Generator g(11);
