@@ -6,6 +6,8 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <cstdlib>
+
 #include "timbre/dist/backends.h"
 
 namespace timbre::dist::detail {
@@ -66,6 +68,7 @@ class NcclCommunicator final : public Communicator {
   [[noreturn]] void abort(int exit_code) override {
     ncclCommAbort(comm_);
     mpi_->abort(exit_code);
+    std::exit(exit_code);  // not reached (GCC does not carry [[noreturn]] through a virtual call)
   }
 
  private:
