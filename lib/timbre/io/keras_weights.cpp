@@ -80,7 +80,7 @@ std::vector<KerasLayer> keras_layers(nn::Module& model) {
   for (nn::Module* m : modules) {
     std::string key = snake_case(m->type_name());
     auto [it, fresh] = used.try_emplace(key, 0);
-    if (!fresh) key += "_" + std::to_string(++it->second);
+    if (!fresh) key.append(1, '_').append(std::to_string(++it->second));
     layers.push_back({m, key});
   }
   return layers;
@@ -198,8 +198,10 @@ void load_keras_weights(nn::Module& model, const std::filesystem::path& path) {
       std::vector<hsize_t> dims(static_cast<size_t>(rank));
       H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
       std::vector<int64_t> got(dims.begin(), dims.end());
-      check(Shape(got) == want, where, describe(*layer.module, layer.key), ": variable ", name, " (", owner.name(),
-            ") has shape ", want, " in the model but ", Shape(got), " in the file (", full,
+      // A Bidirectional's variables also name their half (forward_lstm, backward_lstm).
+      const std::string half = &owner == layer.module ? "" : " of " + owner.name();
+      check(Shape(got) == want, where, describe(*layer.module, layer.key), ": variable ", name, half, " has shape ",
+            want, " in the model but ", Shape(got), " in the file (", full,
             "): the file holds another architecture");
       Handle type(H5Dget_type(data.get()), H5Tclose);
       check(H5Tget_class(type.get()) == H5T_FLOAT, where, full, " does not hold floating-point values");
