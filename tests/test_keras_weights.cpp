@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "keras_fixture.h"
 
@@ -16,10 +17,20 @@ using timbre::testing::load_keras_fixture;
 
 namespace {
 
-std::filesystem::path scratch_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / "timbre_test_keras_weights";
-  std::filesystem::create_directories(dir);
-  return dir;
+// One directory per process (several test runs may share the machine), removed at exit.
+struct ScratchDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("timbre_test_keras_weights_" + std::to_string(getpid()));
+  ScratchDir() { std::filesystem::create_directories(path); }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+const std::filesystem::path& scratch_dir() {
+  static const ScratchDir dir;
+  return dir.path;
 }
 
 std::string error_of(const std::function<void()>& action) {
