@@ -87,6 +87,22 @@ TEST_CASE("keras weights: export then import gives the same variables", "[keras]
   }
 }
 
+TEST_CASE("keras weights: a float64 model imports float32 files and exports float32", "[keras]") {
+  manual_seed(3);
+  nn::Sequential f32(nn::Dense(4), nn::Dense(3)), f64(nn::Dense(4), nn::Dense(3));
+  f32.build(Shape{5});
+  f64.build(Shape{5}, DType::f64);
+  const auto file = scratch_dir() / "dense_f32.weights.h5";
+  io::save_keras_weights(f32, file);
+  io::load_keras_weights(f64, file);
+  const std::vector<nn::Variable> want = f32.variables(), got = f64.variables();
+  for (size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].value.dtype() == DType::f64);
+    const std::vector<double> w = want[i].value.to_vector<double>();
+    CHECK(got[i].value.to_vector<double>() == w);
+  }
+}
+
 TEST_CASE("keras weights: another architecture's file names the first differing layer", "[keras]") {
   nn::Sequential p2 = models::cnn_bilstm(8);
   const std::string p11_into_p2 =
