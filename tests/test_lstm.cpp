@@ -222,8 +222,8 @@ TEST_CASE("gradcheck LSTM and Bidirectional layers", "[gradcheck][lstm][bidirect
 }
 
 TEST_CASE("threaded lstm backward matches the single-thread one", "[lstm]") {
-  // Big enough for blocks of batch rows on several threads.
-  const Dims d{8, 16, 3, 64};
+  // Big enough for blocks of batch rows, and GEMM blocks, on several threads.
+  const Dims d{8, 16, 40, 64};
   for (const bool sequences : {false, true}) {
     std::vector<std::vector<double>> grads[2];
     for (const int threads : {1, 2}) {

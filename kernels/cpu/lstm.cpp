@@ -45,6 +45,32 @@ void for_row_blocks(int64_t batch, int64_t blocks, Fn fn) {
   for (int64_t b = 0; b < blocks; ++b) fn(b, batch * b / blocks, batch * (b + 1) / blocks);
 }
 
+// C = op(A) . op(B) + beta * C with C's rows (split_rows) or columns divided among
+// the threads, each block one single-threaded GEMM: no thread waits on another
+// until the end. (Eigen's own threading synchronises inside its loop over k,
+// which stalls whenever the machine is oversubscribed.)
+template <class T>
+void gemm_in_blocks(bool split_rows, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a,
+                    int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  int64_t blocks = 1;
+#ifdef _OPENMP
+  constexpr int64_t kGrain = 1 << 18;  // multiply-adds below which one thread does it all
+  if (m * n * k >= kGrain && !omp_in_parallel())
+    blocks = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), (split_rows ? m : n) / 16));
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(blocks)) if (blocks > 1)
+#endif
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t extent = split_rows ? m : n;
+    const int64_t begin = extent * block / blocks, count = extent * (block + 1) / blocks - begin;
+    if (split_rows)
+      gemm<T>(trans_a, trans_b, count, n, k, T(1), a + (trans_a ? begin : begin * lda), lda, b, ldb, beta,
+              c + begin * ldc, ldc);
+    else
+      gemm<T>(trans_a, trans_b, m, count, k, T(1), a, lda, b + (trans_b ? begin * ldb : begin), ldb, beta, c + begin,
+              ldc);
+  }
+}
+
 // The input step read at reading position s.
 int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
 
@@ -89,7 +115,7 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
   T* hidden = saved + l.hidden;
 
   batch_major_to_time_major(g, g.features, x, inputs);
-  gemm<T>(false, false, g.steps * N, G, g.features, T(1), inputs, g.features, kernel, G, T(0), gates, G);
+  gemm_in_blocks<T>(true, false, false, g.steps * N, G, g.features, inputs, g.features, kernel, G, T(0), gates, G);
   std::fill(cells, cells + N * u, T(0));
   std::fill(hidden, hidden + N * u, T(0));
 
@@ -175,11 +201,12 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
     for (int64_t b = 0; b < blocks; ++b) Vec<T>(gbias, G) += ConstVec<T>(bias_sums.data() + b * G, G);
   // Weight gradients over all steps at once; hidden slot s is the state step s read.
   if (grecurrent_kernel)
-    gemm<T>(true, false, u, G, rows, T(1), hidden, u, dgates, G, T(1), grecurrent_kernel, G);
-  if (gkernel) gemm<T>(true, false, g.features, G, rows, T(1), inputs, g.features, dgates, G, T(1), gkernel, G);
+    gemm_in_blocks<T>(false, true, false, u, G, rows, hidden, u, dgates, G, T(1), grecurrent_kernel, G);
+  if (gkernel)
+    gemm_in_blocks<T>(false, true, false, g.features, G, rows, inputs, g.features, dgates, G, T(1), gkernel, G);
   if (gx) {
     T* dinputs = scratch + l.dinputs;
-    gemm<T>(false, true, rows, g.features, G, T(1), dgates, G, kernel, G, T(0), dinputs, g.features);
+    gemm_in_blocks<T>(true, false, true, rows, g.features, G, dgates, G, kernel, G, T(0), dinputs, g.features);
     time_major_to_batch_major(g, g.features, dinputs, gx, true);
   }
 }
