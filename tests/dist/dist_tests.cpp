@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "dist_support.h"
+#include "tests/gradcheck.h"
+#include "timbre/dist/sync_batchnorm.h"
 
 using namespace timbre;
 using namespace timbre::testing;
@@ -201,6 +203,98 @@ TEST_CASE("gradient buckets: several small buckets give the same average as one"
   many.synchronize_gradients();
   CHECK(max_relative_difference(optimizer.gradients(), by_one, 1e-30) == 0);
   CHECK(same_on_all_ranks(optimizer.gradients()));
+}
+
+TEST_CASE("gradcheck sync_batch_norm (this process alone)", "[dist][sync_batchnorm][gradcheck]") {
+  auto alone = dist::init(dist::Backend::single);
+  const Tensor moving_mean = Tensor::zeros({3}, DType::f64), moving_variance = Tensor::ones({3}, DType::f64);
+  auto r = gradcheck(
+      [&](auto& in) { return dist::sync_batch_norm(in[0], in[1], in[2], moving_mean, moving_variance, true, *alone); },
+      {random_tensor({4, 2, 3}, 1, -2, 2).set_requires_grad(), random_tensor({3}, 2, 0.5, 1.5).set_requires_grad(),
+       random_tensor({3}, 3).set_requires_grad()});
+  INFO(r.report);
+  CHECK(r.ok);
+}
+
+// Each rank holds its rows of one global batch: outputs, input gradients, the
+// ranks' summed gamma/beta gradients and the moving statistics must be those
+// of ops::batch_norm on the whole batch (itself gradient-checked in test_batchnorm).
+TEST_CASE("sync_batch_norm across ranks equals batch_norm of the global batch", "[dist][sync_batchnorm]") {
+  const int w = world().world_size(), r = world().rank();
+  const int64_t rows_per_rank = 3, C = 4, total = rows_per_rank * w;
+  const Tensor x_all = random_tensor({total, C}, 7, -3, 5), upstream_all = random_tensor({total, C}, 8);
+  const Tensor gamma = random_tensor({C}, 9, 0.5, 1.5), beta = random_tensor({C}, 10);
+  auto rows_of = [&](const Tensor& t, int64_t first, int64_t n) {
+    const auto v = t.to_vector<double>();
+    return Tensor::from<double>({n, C}, std::vector<double>(v.begin() + first * C, v.begin() + (first + n) * C));
+  };
+  const ops::BatchNormOptions options{.momentum = 0.9, .epsilon = 1e-3};
+
+  Tensor x = rows_of(x_all, r * rows_per_rank, rows_per_rank).set_requires_grad();
+  Tensor g = gamma.clone().set_requires_grad(), b = beta.clone().set_requires_grad();
+  Tensor mm = Tensor::zeros({C}, DType::f64), mv = Tensor::ones({C}, DType::f64);
+  Tensor y = dist::sync_batch_norm(x, g, b, mm, mv, true, world(), options);
+  y.backward(rows_of(upstream_all, r * rows_per_rank, rows_per_rank));
+
+  Tensor xr = x_all.clone().set_requires_grad(), gr = gamma.clone().set_requires_grad(),
+         br = beta.clone().set_requires_grad();
+  Tensor mmr = Tensor::zeros({C}, DType::f64), mvr = Tensor::ones({C}, DType::f64);
+  Tensor yr = ops::batch_norm(xr, gr, br, mmr, mvr, true, options);
+  yr.backward(upstream_all);
+
+  CHECK(max_relative_difference(y, rows_of(yr, r * rows_per_rank, rows_per_rank), 1e-6) < 1e-12);
+  CHECK(max_relative_difference(x.grad(), rows_of(xr.grad(), r * rows_per_rank, rows_per_rank), 1e-6) < 1e-12);
+  Tensor gamma_grad = g.grad().clone(), beta_grad = b.grad().clone();
+  world().all_reduce(gamma_grad, dist::ReduceOp::sum);
+  world().all_reduce(beta_grad, dist::ReduceOp::sum);
+  CHECK(max_relative_difference(gamma_grad, gr.grad(), 1e-6) < 1e-12);
+  CHECK(max_relative_difference(beta_grad, br.grad(), 1e-6) < 1e-12);
+  CHECK(max_relative_difference(mm, mmr, 1e-6) < 1e-12);
+  CHECK(max_relative_difference(mv, mvr, 1e-6) < 1e-12);
+  if (w > 1) {
+    // Local statistics (plain batch_norm on this rank's rows) are not those of the global batch.
+    Tensor local = ops::batch_norm(rows_of(x_all, r * rows_per_rank, rows_per_rank), gamma, beta,
+                                   Tensor::zeros({C}, DType::f64), Tensor::ones({C}, DType::f64), true, options);
+    CHECK(max_relative_difference(local, y, 1e-6) > 1e-3);
+  }
+}
+
+TEST_CASE("SyncBatchNormalization: a model with it trains on 2 ranks x 8 as one process on 16", "[dist][sync_batchnorm]") {
+  using namespace nn;
+  const int64_t n = 32, global_batch = 16;
+  const SmallData data = small_dist_data(n);
+  auto make = [&](auto norm) {
+    Sequential model(Conv2D(4, {3, 3}), std::move(norm), Reshape({6, 16}), LSTM(8), Dense(5));
+    model.build({8, 6, 1});
+    return model;
+  };
+  auto alone = dist::init(dist::Backend::single);
+  manual_seed(3);
+  Sequential reference = make(BatchNormalization());
+  optim::SGD reference_optimizer(reference.trainable_parameters(), 0.1, 0.9);
+  manual_seed(3);
+  Sequential model = make(dist::SyncBatchNormalization(world()));
+  optim::SGD optimizer(model.trainable_parameters(), 0.1, 0.9);
+  dist::DataParallel dp(model, optimizer, world());
+  const dist::ShardSampler whole(n, global_batch, 0, 1, 4), sharded(n, global_batch, world(), 4);
+  reference.set_training(true);
+  model.set_training(true);
+  const std::vector<int64_t> all = whole.indices(0), mine = sharded.indices(0);
+  for (int64_t step = 0; step < whole.steps_per_epoch(); ++step) {
+    forward_backward(reference, reference_optimizer, data,
+                     {all.begin() + step * global_batch, all.begin() + (step + 1) * global_batch});
+    reference_optimizer.step();
+    const int64_t local = sharded.local_batch();
+    forward_backward(model, optimizer, data, {mine.begin() + step * local, mine.begin() + (step + 1) * local});
+    dp.step();
+  }
+  const auto expected = reference.variables(), got = model.variables();
+  REQUIRE(expected.size() == got.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO(got[i].name);
+    CHECK(got[i].name == expected[i].name);
+    CHECK(max_relative_difference(got[i].value, expected[i].value, 1e-2) < 1e-5);
+  }
 }
 
 // The sampler alone, for simulated worlds of 1 to 4 ranks (no communication).

@@ -13,6 +13,7 @@
 // BatchNorm normalises with each rank's local batch statistics (as DDP does
 // by default); its moving statistics then differ slightly between ranks, so
 // save or evaluate the model of rank 0 (or call broadcast_state() first).
+// dist::SyncBatchNormalization (sync_batchnorm.h) uses the global batch's instead.
 //
 //   auto comm = dist::init();
 //   dist::DataParallel dp(model, optimizer, *comm);
