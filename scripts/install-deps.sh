@@ -18,6 +18,7 @@ packages=(
   libcairo2-dev           # training plots (PNG)
   libhdf5-dev             # Keras .weights.h5 import and export
   openmpi-bin libopenmpi-dev  # data-parallel training across processes (mpirun)
+  clang libclang-rt-14-dev libomp-dev  # fuzz/: libFuzzer (libclang_rt.fuzzer) and clang's OpenMP
 )
 
 missing=()
