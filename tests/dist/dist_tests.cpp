@@ -5,6 +5,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include "dist_support.h"
@@ -353,6 +354,11 @@ TEST_CASE("backend names; a single-process communicator without a launcher", "[d
   if (!dist::built_with_nccl())
     CHECK_THROWS_WITH(dist::init(dist::Backend::nccl, Device::cuda(0)), Catch::Contains("built without NCCL"));
   CHECK_THROWS_WITH(dist::init(dist::Backend::nccl, Device::cpu()), Catch::Contains("needs a CUDA device"));
+  if (!dist::launched_by_mpi()) {
+    ::setenv("SLURM_STEP_NUM_TASKS", "4", 1);
+    CHECK_THROWS_WITH(dist::init(), Catch::Contains("srun started 4 tasks without an MPI plugin"));
+    ::unsetenv("SLURM_STEP_NUM_TASKS");
+  }
 }
 
 int main(int argc, char** argv) {

@@ -87,6 +87,11 @@ int local_rank_hint() {
 
 std::unique_ptr<Communicator> init(Backend backend, Device device) {
   if (backend == Backend::automatic) {
+    // srun without an MPI plugin starts independent copies that would each train alone.
+    const char* slurm_tasks = env("SLURM_STEP_NUM_TASKS");
+    check(launched_by_mpi() || !slurm_tasks || std::atoi(slurm_tasks) <= 1, "dist::init", "srun started ",
+          slurm_tasks ? slurm_tasks : "", " tasks without an MPI plugin, so they cannot join one job: use srun "
+          "--mpi=pmix (see srun --mpi=list) with timbre built with MPI, or Backend::single to train them independently");
     if (!built_with_mpi() || !launched_by_mpi())
       backend = Backend::single;
     else

@@ -1,5 +1,6 @@
 #include "timbre/dist/data_parallel.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <sstream>

@@ -6,6 +6,8 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <vector>
 
