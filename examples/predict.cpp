@@ -1,6 +1,6 @@
 // Genre of audio files from a trained checkpoint:
 //   predict runs/cnn_bilstm/best.safetensors song.wav [more.wav ...] [--top 3]
-// The checkpoint names its model, genres and input standardisation; each file
+// The checkpoint names its model, genres and input normalization; each file
 // is cut into log-mel patches (data::patches_from_file, the trainers' default
 // features), and its genre probabilities are the mean over its patches.
 #include <CLI/CLI.hpp>
@@ -36,14 +36,14 @@ int main(int argc, char** argv) {
     const Device device = parse_device(device_spec);
     const train::LoadedCheckpoint checkpoint = train::load_checkpoint(checkpoint_path);
     const std::vector<std::string>& genres = checkpoint.info.class_names;
-    nn::Sequential model = models::seed_model(checkpoint.info.model).make(static_cast<int64_t>(genres.size()));
+    nn::Sequential model = models::make_trainer_model(models::seed_model(checkpoint.info.model),
+                                                      static_cast<int64_t>(genres.size()), checkpoint.info.normalize);
     train::restore_model(model, checkpoint, checkpoint_path);
     model.to(device);
-    const auto standardization = train::Standardization::from_json(checkpoint.info.standardization);
     std::cout << checkpoint.info.model << " after epoch " << checkpoint.info.epoch << " (" << checkpoint_path << ")\n";
 
     for (const std::string& file : files) {
-      const train::FilePrediction prediction = train::predict_file(model, file, standardization, {}, 128, device);
+      const train::FilePrediction prediction = train::predict_file(model, file, {}, 128, device);
       const std::vector<double>& mean = prediction.probabilities;
       std::vector<size_t> order(mean.size());
       std::iota(order.begin(), order.end(), 0);

@@ -37,4 +37,3 @@
 #include "timbre/train/metrics.h"
 #include "timbre/train/plot.h"
 #include "timbre/train/predict.h"
-#include "timbre/train/standardize.h"

@@ -1,6 +1,7 @@
 #include "timbre/models/seed_models.h"
 
 #include "timbre/nn/layers.h"
+#include "timbre/nn/normalization.h"
 #include "timbre/nn/recurrent.h"
 
 namespace timbre::models {
@@ -55,6 +56,21 @@ const SeedModel& seed_model(const std::string& name) {
 }
 
 std::string optimizer_name(OptimizerKind kind) { return kind == OptimizerKind::sgd ? "SGD" : "Adam"; }
+
+nn::Sequential make_trainer_model(const SeedModel& spec, int64_t classes, const std::string& normalize,
+                                  const Tensor& adapt_on) {
+  Normalization::Axis axis;
+  if (!parse_normalization_axis(normalize, axis)) return spec.make(classes);
+  check(axis == Normalization::Axis::band || axis == Normalization::Axis::global, "--normalize",
+        "expected none, band or global, got '", normalize, "'");
+  Normalization norm(axis);
+  if (adapt_on.defined()) norm.adapt(adapt_on);
+  Sequential model;
+  model.add(std::move(norm)).add(spec.make(classes));
+  model.set_name(spec.name);
+  model.build(patch_shape);
+  return model;
+}
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const SeedModel& model, std::vector<Tensor> parameters,
                                                  double learning_rate) {

@@ -47,4 +47,12 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const SeedModel& model, std::ve
                                                  double learning_rate);
 std::string optimizer_name(OptimizerKind kind);
 
+// The model as the trainers build it (issue 13): with `normalize` "band" (one
+// mean and variance per mel band, the default) or "global", an input
+// Normalization layer comes first, adapted on `adapt_on` (the training patches)
+// when it is given; predict leaves it undefined and restores the statistics from
+// a checkpoint. "none" gives the seed's model exactly, as Keras had it.
+nn::Sequential make_trainer_model(const SeedModel& spec, int64_t classes, const std::string& normalize,
+                                  const Tensor& adapt_on = Tensor());
+
 }  // namespace timbre::models

@@ -34,7 +34,7 @@ void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim
   meta["shuffle_rng"] = info.shuffle_rng;
   meta["default_rng"] = info.default_rng;
   meta["config"] = info.config;
-  meta["input_standardization"] = info.standardization;
+  meta["input_normalization"] = info.normalize;
   io::save_safetensors(path, tensors, meta);
 }
 
@@ -63,7 +63,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
     info.shuffle_rng = field("shuffle_rng");
     info.default_rng = field("default_rng");
     info.config = field("config");
-    info.standardization = field("input_standardization");
+    info.normalize = field("input_normalization");
   } catch (const nlohmann::json::exception& e) {
     fail(where + ": malformed metadata: " + e.what());
   } catch (const std::logic_error& e) {  // std::stoll

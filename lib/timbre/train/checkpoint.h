@@ -31,7 +31,7 @@ struct CheckpointInfo {
   std::string shuffle_rng;               // Generator::state() of the shuffling generator
   std::string default_rng;               // Generator::state() of timbre's default generator (Dropout)
   std::string config;                    // the run's settings as JSON
-  std::string standardization;           // Standardization::to_json() of the inputs, "" for none
+  std::string normalize;                 // the model's input Normalization: "band", "global" or "none"
 };
 
 // Writes `path` atomically. `optimizer` may be null (weights only).

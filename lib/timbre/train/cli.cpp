@@ -13,7 +13,6 @@
 #include "timbre/data/synthetic.h"
 #include "timbre/data/tfdata.h"
 #include "timbre/train/fit.h"
-#include "timbre/train/standardize.h"
 
 namespace timbre::train {
 
@@ -42,7 +41,7 @@ struct Settings {
   double validation_fraction = 0.2;
   int64_t synthetic_songs = 0;
   std::string progress = "auto";
-  std::string standardize = "band";
+  std::string normalize = "band";
 };
 
 struct Datasets {
@@ -183,10 +182,11 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--synthetic-songs", s.synthetic_songs, "songs per genre of the synthetic set (default " + std::to_string(data::SyntheticOptions{}.songs_per_genre) + ", 15 patches each)")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
-  app.add_option("--standardize", s.standardize,
-                 "band: shift and scale each mel band by the training set's mean and standard deviation (recorded "
-                 "in checkpoints; predict applies it); none: feed the patches as they are")
-      ->check(CLI::IsMember({"band", "none"}))
+  app.add_option("--normalize", s.normalize,
+                 "band: put a Normalization layer first that scales each mel band by the training split's mean "
+                 "and variance (saved in checkpoints, used by predict); global: one mean and variance; none: the "
+                 "seed's models exactly, raw dB patches in (SGD then tends to diverge on P1.1 and P1.2)")
+      ->check(CLI::IsMember({"band", "global", "none"}))
       ->capture_default_str();
   app.add_option("--progress", s.progress, "auto (a bar on a terminal, else a line per epoch), bar, lines or quiet")
       ->check(CLI::IsMember({"auto", "bar", "lines", "quiet"}))
@@ -213,10 +213,6 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     manual_seed(s.seed);
 
     Datasets d = load_datasets(s);
-    Standardization standardization;
-    if (s.standardize == "band") standardization = fit_standardization(d.train.patches);
-    apply_standardization(d.train.patches, standardization);
-    apply_standardization(d.validation.patches, standardization);
     std::cout << spec.title << ": " << d.train.size() << " training and " << d.validation.size()
               << " validation patches from " << d.source << "; " << d.split_note << "\n"
               << "classes: " << join(d.train.class_names, ", ") << "\n"
@@ -224,7 +220,8 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
               << s.epochs << " epochs, " << models::optimizer_name(spec.optimizer) << " lr " << s.learning_rate
               << "\n";
 
-    nn::Sequential model = spec.make(d.train.num_classes());
+    // Normalization statistics come from the training split only.
+    nn::Sequential model = models::make_trainer_model(spec, d.train.num_classes(), s.normalize, d.train.patches);
     model.summary(std::cout);
     model.to(device);
     auto optimizer = models::make_optimizer(spec, model.trainable_parameters(), s.learning_rate);
@@ -234,7 +231,7 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
                              {"batch_size", s.batch_size}, {"learning_rate", s.learning_rate},
                              {"seed", s.seed},             {"genres", d.train.class_names},
                              {"split", d.split_note},      {"synthetic_songs", s.synthetic_songs},
-                             {"standardize", s.standardize}};
+                             {"normalize", s.normalize}};
     FitOptions options;
     options.epochs = s.epochs;
     options.batch_size = s.batch_size;
@@ -247,7 +244,7 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     options.optimizer_name = models::optimizer_name(spec.optimizer);
     options.config_json = config.dump();
     options.split_note = d.split_note;
-    options.standardization_json = standardization.identity() ? "" : standardization.to_json();
+    options.normalize = s.normalize;
     options.progress = parse_progress(s.progress);
     const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
 

@@ -107,7 +107,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
     info.shuffle_rng = shuffle_rng.state();
     info.default_rng = default_generator().state();
     info.config = options.config_json;
-    info.standardization = options.standardization_json;
+    info.normalize = options.normalize;
     return info;
   };
 

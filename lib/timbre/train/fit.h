@@ -39,7 +39,7 @@ struct FitOptions {
   std::string optimizer_name;
   std::string config_json = "{}";  // the run's settings, recorded in checkpoints
   std::string split_note;          // how train and validation were split, in evaluation.json
-  std::string standardization_json;  // how the inputs were standardised (train/standardize.h), recorded in checkpoints
+  std::string normalize = "none";  // the model's input Normalization mode, recorded in checkpoints
   ProgressStyle progress = ProgressStyle::automatic;
   std::ostream* log = &std::cout;
 };

@@ -4,10 +4,8 @@
 
 namespace timbre::train {
 
-FilePrediction predict_file(nn::Module& model, const std::string& path, const Standardization& standardization,
-                            const data::FeatureOptions& features, int64_t batch_size, Device device) {
+FilePrediction predict_file(nn::Module& model, const std::string& path, const data::FeatureOptions& features, int64_t batch_size, Device device) {
   const Tensor patches = data::patches_from_file(path, features);
-  apply_standardization(patches, standardization);
   const std::vector<float> p = predict_probabilities(model, patches, batch_size, device).to_vector<float>();
   FilePrediction out;
   out.patches = patches.dim(0);

@@ -1,5 +1,5 @@
-// Genre probabilities of whole audio files: the file's log-mel patches,
-// standardised as in training, through the model, averaged over patches.
+// Genre probabilities of whole audio files: the file's log-mel patches through
+// the model (whose Normalization layer scales them as in training), averaged over patches.
 #pragma once
 
 #include <string>
@@ -7,7 +7,6 @@
 
 #include "timbre/data/features.h"
 #include "timbre/nn/module.h"
-#include "timbre/train/standardize.h"
 
 namespace timbre::train {
 
@@ -17,8 +16,7 @@ struct FilePrediction {
 };
 
 // Throws timbre::Error naming the file when it cannot be read or is too short for one patch.
-FilePrediction predict_file(nn::Module& model, const std::string& path, const Standardization& standardization,
-                            const data::FeatureOptions& features = {}, int64_t batch_size = 128,
+FilePrediction predict_file(nn::Module& model, const std::string& path, const data::FeatureOptions& features = {}, int64_t batch_size = 128,
                             Device device = Device::cpu());
 
 }  // namespace timbre::train
