@@ -143,7 +143,7 @@ void Module::summary(std::ostream& out) {
       << std::setw(14) << "Param #" << "\n"
       << heavy << "\n";
   for (const SummaryRow& r : rows)
-    out << std::left << std::setw(38) << (r.layer + " (" + r.type + ")") << std::setw(28) << r.output_shape.str()
+    out << std::left << std::setw(38) << (r.layer + " (" + r.type + ") ") << std::setw(28) << r.output_shape.str()
         << std::right << std::setw(14) << with_commas(r.parameters) << "\n";
   const int64_t trainable = parameter_count(true), frozen = parameter_count(false);
   const int64_t bytes = static_cast<int64_t>(dtype_size(dtype_));
