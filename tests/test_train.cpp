@@ -310,3 +310,29 @@ TEST_CASE("predict_file averages a file's patch probabilities", "[train][predict
   CHECK_THROWS_AS(train::predict_file(model, (dir / "missing.wav").string()), Error);
   fs::remove_all(dir);
 }
+
+TEST_CASE("a trainer model's Normalization statistics travel with its checkpoint", "[train][normalization]") {
+  const fs::path dir = fresh_dir("normalization_checkpoint");
+  const models::SeedModel& spec = models::seed_model("parallel_cnn");
+  const Tensor patches = Tensor::full({3, 80, 80, 1}, -12.5);
+  nn::Sequential trained = models::make_trainer_model(spec, 8, "band", patches);
+  train::CheckpointInfo info;
+  info.model = spec.name;
+  info.class_names = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  info.normalize = "band";
+  train::save_checkpoint(dir / "n.safetensors", trained, nullptr, info);
+
+  const train::LoadedCheckpoint loaded = train::load_checkpoint(dir / "n.safetensors");
+  CHECK(loaded.info.normalize == "band");
+  nn::Sequential restored = models::make_trainer_model(spec, 8, loaded.info.normalize);  // not adapted: mean 0
+  CHECK(restored.variables().front().value.to_vector<float>()[0] == 0.f);
+  train::restore_model(restored, loaded, "test");
+  const auto a = trained.variables(), b = restored.variables();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].name);
+    CHECK(a[i].name == b[i].name);
+    CHECK(a[i].value.to_vector<float>() == b[i].value.to_vector<float>());
+  }
+  fs::remove_all(dir);
+}
