@@ -21,16 +21,24 @@ inline std::string_view as_view(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// A per-process directory in RAM when /dev/shm exists (fuzzing speed), else in the temp directory.
+// A per-process directory in RAM when /dev/shm exists (fuzzing speed), else in the
+// temp directory; removed when the fuzzer exits normally (a crash leaves it for inspection).
 inline const std::filesystem::path& scratch_dir() {
-  static const std::filesystem::path dir = [] {
+  struct Scratch {
+    std::filesystem::path path;
+    ~Scratch() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Scratch dir{[] {
     const std::filesystem::path base =
         std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
-    std::filesystem::path d = base / ("timbre-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+    std::filesystem::path path = base / ("timbre-fuzz-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path);
+    return path;
+  }()};
+  return dir.path;
 }
 
 inline void write_bytes(const std::filesystem::path& path, std::string_view bytes) {
