@@ -12,6 +12,7 @@
 #include "timbre/data/split.h"
 #include "timbre/data/synthetic.h"
 #include "timbre/data/tfdata.h"
+#include "timbre/dist/communicator.h"
 #include "timbre/train/fit.h"
 
 namespace timbre::train {
@@ -198,6 +199,8 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     return app.exit(e);
   }
 
+  // Started by mpirun/srun: one rank of a data-parallel job (docs/distributed.md); else this process alone.
+  std::unique_ptr<dist::Communicator> comm;
   try {
     check(s.split.size() == 1 || s.split.size() == 2, "--split", "expected song, patch, VAL or TRAIN,VAL, got ",
           join(s.split));
@@ -209,20 +212,30 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     check(!s.resume || std::filesystem::exists(std::filesystem::path(s.out) / "last.safetensors"), "--resume",
           "cannot resume: ", (std::filesystem::path(s.out) / "last.safetensors").string(), " does not exist");
     if (s.threads > 0) set_num_threads(s.threads);
-    const Device device = parse_device(s.device);
+    Device device = parse_device(s.device);
+    // One GPU per rank on each machine.
+    if (device.is_cuda() && dist::launched_by_mpi())
+      device = Device::cuda(dist::local_rank_hint() % cuda_device_count());
+    comm = dist::init(dist::Backend::automatic, device);
+    const bool root = comm->is_root();
+    std::ostream quiet(nullptr);  // the other ranks print nothing
+    std::ostream& out = root ? std::cout : quiet;
     manual_seed(s.seed);
 
     Datasets d = load_datasets(s);
-    std::cout << spec.title << ": " << d.train.size() << " training and " << d.validation.size()
-              << " validation patches from " << d.source << "; " << d.split_note << "\n"
-              << "classes: " << join(d.train.class_names, ", ") << "\n"
-              << "device " << device.str() << ", " << num_threads() << " threads, batch " << s.batch_size << ", "
-              << s.epochs << " epochs, " << models::optimizer_name(spec.optimizer) << " lr " << s.learning_rate
-              << "\n";
+    out << spec.title << ": " << d.train.size() << " training and " << d.validation.size()
+        << " validation patches from " << d.source << "; " << d.split_note << "\n"
+        << "classes: " << join(d.train.class_names, ", ") << "\n"
+        << "device " << device.str() << ", " << num_threads() << " threads, batch " << s.batch_size << ", "
+        << s.epochs << " epochs, " << models::optimizer_name(spec.optimizer) << " lr " << s.learning_rate
+        << (comm->world_size() > 1
+                ? ", " + std::to_string(comm->world_size()) + " ranks (" + dist::backend_name(comm->backend()) + ")"
+                : std::string())
+        << "\n";
 
     // Normalization statistics come from the training split only.
     nn::Sequential model = models::make_trainer_model(spec, d.train.num_classes(), s.normalize, d.train.patches);
-    model.summary(std::cout);
+    model.summary(out);
     model.to(device);
     auto optimizer = models::make_optimizer(spec, model.trainable_parameters(), s.learning_rate);
 
@@ -246,16 +259,22 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     options.split_note = d.split_note;
     options.normalize = s.normalize;
     options.progress = parse_progress(s.progress);
+    if (comm->world_size() > 1) options.communicator = comm.get();
     const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
 
     const Evaluation final_eval =
         result.validation.patches ? result.validation : evaluate(model, d.validation, s.batch_size, device);
-    std::cout << "\nvalidation (" << d.split_note << "), after epoch " << s.epochs << ":\n"
-              << format_class_report(final_eval) << "best validation accuracy at epoch " << result.best_epoch
-              << "; files in " << s.out << "\n";
+    out << "\nvalidation (" << d.split_note << "), after epoch " << s.epochs << ":\n"
+        << format_class_report(final_eval) << "best validation accuracy at epoch " << result.best_epoch
+        << "; files in " << s.out << "\n";
+    comm.reset();
+    dist::finalize();
     return 0;
   } catch (const std::exception& e) {  // timbre::Error above all; also I/O and allocation failures
-    std::cerr << spec.name << ": error: " << e.what() << std::endl;
+    const bool several = comm && comm->world_size() > 1;
+    std::cerr << spec.name << (several ? " (rank " + std::to_string(comm->rank()) + ")" : std::string())
+              << ": error: " << e.what() << std::endl;
+    if (several) comm->abort(1);  // the other ranks may be waiting in a collective
     return 1;
   }
 }

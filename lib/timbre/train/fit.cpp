@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 
 #include "timbre/core/random.h"
 #include "timbre/data/batcher.h"
+#include "timbre/dist/data_parallel.h"
+#include "timbre/dist/sampler.h"
 #include "timbre/ops/loss.h"
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/plot.h"
@@ -62,12 +65,15 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
         options.epochs, " and ", options.batch_size);
   check(!options.resume || !options.out_dir.empty(), "fit", "resuming needs the output directory");
 
+  dist::Communicator* comm = options.communicator;
+  const bool root = !comm || comm->is_root();  // only rank 0 prints and writes
   std::ostream& log = *options.log;
   const ProgressStyle style =
-      options.progress != ProgressStyle::automatic ? options.progress
+      !root ? ProgressStyle::quiet
+      : options.progress != ProgressStyle::automatic ? options.progress
       : (options.log == &std::cout && ::isatty(STDOUT_FILENO)) ? ProgressStyle::bar
                                                                 : ProgressStyle::lines;
-  const bool writing = !options.out_dir.empty();
+  const bool writing = root && !options.out_dir.empty();
   const std::filesystem::path last_path = options.out_dir / "last.safetensors";
   const std::filesystem::path best_path = options.out_dir / "best.safetensors";
 
@@ -96,6 +102,14 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
       log << "resuming from " << last_path.string() << " after epoch " << start_epoch << std::endl;
   }
 
+  // Data parallel: every rank takes rank 0's model and optimizer state, then its shard of every global batch.
+  std::optional<dist::ShardSampler> sampler;
+  std::optional<dist::DataParallel> parallel;
+  if (comm) {
+    sampler.emplace(train.size(), options.batch_size, *comm, options.seed);
+    parallel.emplace(model, optimizer, *comm);
+  }
+
   auto checkpoint_info = [&](int64_t epoch) {
     CheckpointInfo info;
     info.model = options.model_name;
@@ -113,7 +127,9 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
 
   for (int64_t epoch = start_epoch + 1; epoch <= options.epochs; ++epoch) {
     model.set_training(true);
-    data::BatchLoader loader(train, data::shuffled_indices(train.size(), shuffle_rng), options.batch_size);
+    std::vector<int64_t> order = data::shuffled_indices(train.size(), shuffle_rng);
+    if (sampler) order = sampler->shard(order);
+    data::BatchLoader loader(train, std::move(order), sampler ? sampler->local_batch() : options.batch_size);
     EpochProgress progress(log, style == ProgressStyle::bar, epoch, options.epochs, loader.batch_count());
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, done = 0;
@@ -123,7 +139,9 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
       optimizer.zero_grad();
       const Tensor logits = model(x);
       const Tensor loss = ops::softmax_cross_entropy(logits, targets);
-      const double value = loss.item<double>();
+      // Data parallel: the global batch's mean loss on every rank, so a non-finite one stops all ranks alike.
+      const double value =
+          comm ? comm->all_reduce(loss.item<double>(), dist::ReduceOp::average) : loss.item<double>();
       ++done;
       if (!std::isfinite(value)) {
         if (style == ProgressStyle::bar) log << std::endl;
@@ -135,6 +153,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
              ". Try a lower learning rate.");
       }
       loss.backward();
+      if (parallel) parallel->synchronize_gradients();
       optimizer.step();
       const int64_t rows = static_cast<int64_t>(batch->labels.size());
       loss_sum += value * static_cast<double>(rows);
@@ -142,6 +161,13 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
       seen += rows;
       progress.update(done, seen, loss_sum / static_cast<double>(seen),
                       static_cast<double>(correct) / static_cast<double>(seen));
+    }
+    if (comm) {  // the epoch's totals over all ranks
+      const std::vector<double> totals = comm->all_reduce(
+          {loss_sum, static_cast<double>(correct), static_cast<double>(seen)}, dist::ReduceOp::sum);
+      loss_sum = totals[0];
+      correct = static_cast<int64_t>(totals[1]);
+      seen = static_cast<int64_t>(totals[2]);
     }
     EpochRecord record;
     record.epoch = epoch;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "timbre/data/dataset.h"
+#include "timbre/dist/communicator.h"
 #include "timbre/nn/module.h"
 #include "timbre/optim/optimizer.h"
 #include "timbre/train/history.h"
@@ -42,6 +43,10 @@ struct FitOptions {
   std::string normalize = "none";  // the model's input Normalization mode, recorded in checkpoints
   ProgressStyle progress = ProgressStyle::automatic;
   std::ostream* log = &std::cout;
+  // Data parallel across this communicator's ranks (lib/timbre/dist): batch_size is the global batch (a
+  // multiple of the world size), each rank trains on its shard, gradients are averaged, the epoch's metrics
+  // summed over ranks; only rank 0 prints and writes. nullptr: this process alone.
+  dist::Communicator* communicator = nullptr;
 };
 
 struct FitResult {
