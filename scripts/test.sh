@@ -11,10 +11,9 @@ jobs="$(nproc)"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TIMBRE_CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
-cd "$build"
-ctest --output-on-failure -j "$jobs" --timeout 900
-# Then the sanitizer build's tests and every fuzzer for FUZZ_SECONDS (60) each, from
-# the repository root, which the cd before ctest left in OLDPWD (docs/reliability.md).
-cd "$OLDPWD"
+# The sanitizer build's tests and every fuzzer for FUZZ_SECONDS (60) each (docs/reliability.md),
+# then the main suite, so that the run ends with ctest's summary.
 bash scripts/test-sanitizers.sh
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
+cd "$build"
+ctest --output-on-failure -j "$jobs" --timeout 900
