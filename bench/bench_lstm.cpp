@@ -4,27 +4,17 @@
 // forward + backward three times that; Bidirectional twice. The yardstick,
 // timed in the same binary: kernels::cpu::gemm at the LSTM's per-step shapes.
 // Threads: OMP_NUM_THREADS.
-#include <benchmark/benchmark.h>
+#include "bench_common.h"
 
 #include <vector>
 
 #include "kernels/dispatch.h"
-#include "timbre/timbre.h"
 
 using namespace timbre;
+using bench::set_gflops;
+using bench::uniform;
 
 namespace {
-
-Tensor uniform(const Shape& shape, uint64_t seed) {
-  Generator g(seed);
-  std::vector<float> v(static_cast<size_t>(shape.numel()));
-  for (float& x : v) x = static_cast<float>(g.uniform(-1, 1));
-  return Tensor::from<float>(shape, v);
-}
-
-void set_gflops(benchmark::State& state, double flops) {
-  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-}
 
 // C (m, n) = A (m, k) . op(B), B stored (k, n) or, transposed, (n, k) as the backward's per-step GEMM reads it.
 void BM_sgemm(benchmark::State& state) {
