@@ -17,8 +17,14 @@ std::string errno_text() { return std::strerror(errno); }
 // A temporary name unique within this process and across processes.
 std::filesystem::path temporary_beside(const std::filesystem::path& path) {
   static std::atomic<uint64_t> counter{0};
-  return path.parent_path() /
-         ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on a chain of operator+.
+  std::string name = ".";
+  name += path.filename().string();
+  name += ".tmp.";
+  name += std::to_string(::getpid());
+  name += ".";
+  name += std::to_string(counter++);
+  return path.parent_path() / name;
 }
 }  // namespace
 
