@@ -1,13 +1,17 @@
-// Helpers for the data-pipeline tests: a scratch folder removed afterwards, and test tones.
+// Helpers for the data-pipeline tests: a scratch folder removed afterwards, test tones, and
+// a check that a reader's error names what it should.
 #pragma once
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "timbre/core/error.h"
 
 namespace timbre::testing {
 
@@ -50,5 +54,18 @@ inline void copy_prefix(const std::string& from, const std::string& to, size_t b
 }
 
 inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// Expects `fn` to throw a timbre::Error whose message holds every piece of `parts`.
+template <class Fn>
+void expect_error(Fn&& fn, const std::vector<std::string>& parts) {
+  try {
+    fn();
+    FAIL("no timbre::Error thrown");
+  } catch (const timbre::Error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
+  }
+}
 
 }  // namespace timbre::testing

@@ -10,6 +10,7 @@
 
 using namespace timbre;
 using namespace timbre::data;
+using timbre::testing::expect_error;
 using timbre::testing::ScratchDir;
 
 namespace {
@@ -27,18 +28,6 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-// Expects `fn` to throw a timbre::Error whose message holds every piece of `parts`.
-template <class Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    FAIL("no timbre::Error thrown");
-  } catch (const timbre::Error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
-}
 }  // namespace
 
 TEST_CASE("npy fixtures written by numpy", "[npy]") {

@@ -16,23 +16,13 @@
 
 using namespace timbre;
 using namespace timbre::data;
+using timbre::testing::expect_error;
 using timbre::testing::ScratchDir;
 namespace fs = std::filesystem;
 
 namespace {
 const std::string kDir = std::string(TIMBRE_FIXTURES) + "/tfdata/";
 
-template <class Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    FAIL("no timbre::Error thrown");
-  } catch (const timbre::Error& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
