@@ -45,7 +45,13 @@ struct Case {
 TEST_CASE("conv2d matches a direct convolution", "[conv2d]") {
   for (const Case& cs : {Case{9, 8, 3, 4, 5, 1, ops::Padding::same}, Case{9, 8, 3, 3, 2, 1, ops::Padding::same},
                          Case{10, 7, 2, 4, 3, 1, ops::Padding::valid}, Case{11, 9, 2, 3, 4, 2, ops::Padding::valid},
-                         Case{11, 9, 2, 4, 4, 2, ops::Padding::same}}) {
+                         Case{11, 9, 2, 4, 4, 2, ops::Padding::same},
+                         // Stride 1 with few channels takes the direct kernel: rows wider than one vector
+                         // tile (16 floats), a partial last tile, more than 8 output channels (two blocks).
+                         Case{6, 37, 1, 4, 8, 1, ops::Padding::same}, Case{7, 21, 8, 3, 6, 1, ops::Padding::valid},
+                         Case{5, 19, 3, 3, 11, 1, ops::Padding::same},
+                         // Too many channels for the direct kernel: im2col + GEMM at stride 1.
+                         Case{5, 6, 2, 3, 20, 1, ops::Padding::same}}) {
     Tensor x = random_tensor({2, cs.h, cs.w, cs.c}, 1), w = random_tensor({cs.k, cs.k, cs.c, cs.f}, 2),
            b = random_tensor({cs.f}, 3);
     Tensor y = ops::conv2d(x, w, b, {cs.stride, cs.stride, cs.padding});
@@ -74,7 +80,8 @@ TEST_CASE("conv2d same padding of an even kernel is 1 before, 2 after (TensorFlo
 TEST_CASE("gradcheck conv2d", "[gradcheck][conv2d]") {
   for (const Case& cs : {Case{7, 6, 2, 4, 3, 1, ops::Padding::same}, Case{6, 7, 3, 3, 2, 1, ops::Padding::same},
                          Case{7, 6, 2, 3, 3, 1, ops::Padding::valid}, Case{9, 8, 2, 4, 2, 2, ops::Padding::valid},
-                         Case{8, 9, 2, 3, 2, 2, ops::Padding::same}}) {
+                         Case{8, 9, 2, 3, 2, 2, ops::Padding::same}, Case{3, 19, 2, 3, 10, 1, ops::Padding::same},
+                         Case{4, 18, 1, 4, 3, 1, ops::Padding::valid}, Case{3, 5, 2, 2, 17, 1, ops::Padding::same}}) {
     const ops::Conv2dOptions options{cs.stride, cs.stride, cs.padding};
     auto r = gradcheck([&](auto& in) { return ops::conv2d(in[0], in[1], in[2], options); },
                        {random_tensor({2, cs.h, cs.w, cs.c}, 4).set_requires_grad(),

@@ -1,9 +1,23 @@
-// Conv2D, channels-last, as im2col + GEMM over chunks of the batch (so the
-// column buffer stays cache- and memory-friendly for any kernel size).
-// Column layout: one row per output pixel, (kh, kw, ci) along the row, which is
-// exactly the order of Keras' kernel (KH, KW, Cin, Cout) viewed as a matrix.
+// Conv2D, channels-last, two algorithms behind one pair of kernels:
+// - direct: stride 1 and few channels (every seed model's convolutions: 1 or 8
+//   in, 3 to 8 out). Each sample is copied once into zero-padded planes, one
+//   per input channel, and a tile of 64 bytes of one output row is computed for
+//   up to 8 output channels held in vector registers. im2col + GEMM would spend
+//   its time copying K-times-duplicated columns and run a GEMM with N = Cout,
+//   far too narrow for a GEMM kernel to reach its rate.
+// - im2col + GEMM over chunks of the batch for everything else. Column layout:
+//   one row per output pixel, (kh, kw, ci) along the row, which is exactly the
+//   order of Keras' kernel (KH, KW, Cin, Cout) viewed as a matrix.
+// The data gradient of a stride-1 convolution is itself a stride-1 convolution
+// of gy with the flipped kernel, so the direct path serves it too.
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/dispatch.h"
@@ -11,6 +25,255 @@
 namespace timbre::kernels::cpu {
 
 namespace {
+// ------------------------------------------------------------------ direct
+template <class T>
+struct Simd;
+template <>
+struct Simd<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct Simd<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <class T>
+using Vec = typename Simd<T>::type;
+template <class T>
+constexpr int64_t kLanes = static_cast<int64_t>(sizeof(Vec<T>) / sizeof(T));
+// Output channels held in registers at once; more are done in blocks of this size.
+constexpr int kChannelBlock = 8;
+// Largest channel counts the direct path takes; wider layers suit a GEMM.
+constexpr int64_t kDirectMaxChannels = 16;
+
+template <class T>
+Vec<T> load(const T* p) {
+  Vec<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class T>
+T horizontal_sum(const Vec<T>& v) {
+  T s = 0;
+  for (int64_t j = 0; j < kLanes<T>; ++j) s += v[j];
+  return s;
+}
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// A stride-1 convolution of one (in_h, in_w, in_c) sample into (out_h, out_w, out_c).
+struct DirectGeometry {
+  int64_t in_h, in_w, in_c, out_h, out_w, out_c, kernel_h, kernel_w, pad_top, pad_left;
+};
+
+// Zero-padded planes of one sample, one per input channel, wide enough that a
+// full vector tile may start at any output column (and `slack` columns beyond).
+template <class T>
+struct Planes {
+  int64_t rows, cols;
+  std::vector<T> data;
+
+  Planes(const DirectGeometry& d, int64_t slack)
+      : rows(d.out_h + d.kernel_h - 1), cols(round_up(d.out_w, kLanes<T>) + d.kernel_w - 1 + slack) {
+    data.assign(static_cast<size_t>(d.in_c * rows * cols), T(0));
+  }
+  const T* row(int64_t c, int64_t r) const { return data.data() + (c * rows + r) * cols; }
+
+  // Copies sample x (in_h, in_w, in_c); the zero border stays as allocated.
+  void fill(const DirectGeometry& d, const T* x) {
+    for (int64_t c = 0; c < d.in_c; ++c)
+      for (int64_t ih = 0; ih < d.in_h; ++ih) {
+        const int64_t r = ih + d.pad_top;
+        if (r < 0 || r >= rows) continue;
+        T* dst = data.data() + (c * rows + r) * cols;
+        const T* src = x + ih * d.in_w * d.in_c + c;
+        for (int64_t iw = 0; iw < d.in_w; ++iw) {
+          const int64_t col = iw + d.pad_left;
+          if (col >= 0 && col < cols) dst[col] = src[iw * d.in_c];
+        }
+      }
+  }
+};
+
+// One tile: y[oh, ow0 .. ow0 + lanes, co0 .. co0 + CO] (+)= conv + bias.
+template <class T, int CO>
+void direct_tile(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t oh, int64_t ow0,
+                 int64_t co0, bool accumulate, T* y) {
+  Vec<T> acc[CO] = {};
+  for (int64_t ci = 0; ci < d.in_c; ++ci)
+    for (int64_t kh = 0; kh < d.kernel_h; ++kh) {
+      const T* row = x.row(ci, oh + kh) + ow0;
+      const T* wk = w + (kh * d.kernel_w * d.in_c + ci) * d.out_c + co0;
+      for (int64_t kw = 0; kw < d.kernel_w; ++kw, wk += d.in_c * d.out_c) {
+        const Vec<T> v = load(row + kw);
+        for (int c = 0; c < CO; ++c) acc[c] += v * wk[c];
+      }
+    }
+  const int64_t width = std::min(kLanes<T>, d.out_w - ow0);
+  T* out = y + (oh * d.out_w + ow0) * d.out_c + co0;
+  for (int64_t j = 0; j < width; ++j, out += d.out_c)
+    for (int c = 0; c < CO; ++c) {
+      const T v = acc[c][j] + (b ? b[co0 + c] : T(0));
+      out[c] = accumulate ? out[c] + v : v;
+    }
+}
+
+template <class T, int CO>
+void direct_sample_block(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t co0,
+                         bool accumulate, T* y) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh)
+    for (int64_t ow0 = 0; ow0 < d.out_w; ow0 += kLanes<T>) direct_tile<T, CO>(d, x, w, b, oh, ow0, co0, accumulate, y);
+}
+
+// Calls f(std::integral_constant<int, CO>) for a runtime channel count 1..kChannelBlock.
+template <class F>
+void with_channel_block(int64_t count, F&& f) {
+  switch (count) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    default: return f(std::integral_constant<int, 8>{});
+  }
+}
+
+// y[n] (+)= conv(x[n], w) + b for every sample, parallel over samples.
+template <class T>
+void direct_conv(const DirectGeometry& d, int64_t batch, const T* x, const T* w, const T* b, bool accumulate, T* y) {
+  const int64_t work = batch * d.out_h * d.out_w * d.out_c * d.kernel_h * d.kernel_w * d.in_c;
+#ifdef _OPENMP
+#pragma omp parallel if (work >= kElementwiseGrain)
+#endif
+  {
+    Planes<T> planes(d, 0);
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int64_t n = 0; n < batch; ++n) {
+      planes.fill(d, x + n * d.in_h * d.in_w * d.in_c);
+      T* yn = y + n * d.out_h * d.out_w * d.out_c;
+      for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
+        with_channel_block(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
+          direct_sample_block<T, decltype(co)::value>(d, planes, w, b, co0, accumulate, yn);
+        });
+    }
+  }
+  (void)work;
+}
+
+// Kernel taps per pass of the weight gradient: KB x CO accumulators and CO
+// gradient vectors stay within 32 vector registers.
+template <int CO>
+constexpr int kTapBlock = CO >= 6 ? 2 : CO >= 3 ? 4 : 8;
+
+// gw[kh, kw0 .. kw0 + KB, ci, co0 .. co0 + CO] += sum over pixels of x-plane shifted by the
+// tap times the gradient plane, for one sample. Taps past kernel_w read the planes' slack and are dropped.
+template <class T, int CO>
+void direct_weight_block(const DirectGeometry& d, const Planes<T>& x, const Planes<T>& gy, int64_t ci, int64_t kh,
+                         int64_t kw0, int64_t co0, double* gw) {
+  constexpr int KB = kTapBlock<CO>;
+  Vec<T> acc[KB][CO] = {};
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    const T* xrow = x.row(ci, oh + kh) + kw0;
+    for (int64_t ow0 = 0; ow0 < d.out_w; ow0 += kLanes<T>) {
+      Vec<T> g[CO];
+      for (int c = 0; c < CO; ++c) g[c] = load(gy.row(co0 + c, oh) + ow0);
+      for (int k = 0; k < KB; ++k) {
+        const Vec<T> v = load(xrow + ow0 + k);
+        for (int c = 0; c < CO; ++c) acc[k][c] += v * g[c];
+      }
+    }
+  }
+  for (int k = 0; k < KB && kw0 + k < d.kernel_w; ++k)
+    for (int c = 0; c < CO; ++c)
+      gw[((kh * d.kernel_w + kw0 + k) * d.in_c + ci) * d.out_c + co0 + c] += horizontal_sum<T>(acc[k][c]);
+}
+
+// gw += sum_n correlation(x[n], gy[n]); gb += sum of gy. Per-thread partials in
+// double, merged in thread order so the result does not depend on timing.
+template <class T>
+void direct_weight_gradient(const DirectGeometry& d, int64_t batch, const T* x, const T* gy, T* gw, T* gb) {
+  const int64_t wsize = d.kernel_h * d.kernel_w * d.in_c * d.out_c;
+  const int64_t work = batch * d.out_h * d.out_w * wsize;
+  int threads = 1;
+#ifdef _OPENMP
+  if (work >= kElementwiseGrain) threads = omp_get_max_threads();
+#endif
+  std::vector<double> partial(static_cast<size_t>(threads * (wsize + d.out_c)), 0.0);
+  // gy's planes: channel c is row-major (out_h, out_w) with no border; x's need
+  // kTapBlock - 1 extra columns for the dropped taps.
+  const DirectGeometry gy_layout{d.out_h, d.out_w, d.out_c, d.out_h, d.out_w, d.out_c, 1, 1, 0, 0};
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    double* gw_local = partial.data() + tid * (wsize + d.out_c);
+    double* gb_local = gw_local + wsize;
+    Planes<T> xp(d, kTapBlock<1>), gp(gy_layout, 0);
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int64_t n = 0; n < batch; ++n) {
+      xp.fill(d, x + n * d.in_h * d.in_w * d.in_c);
+      const T* gyn = gy + n * d.out_h * d.out_w * d.out_c;
+      gp.fill(gy_layout, gyn);
+      if (gb)
+        for (int64_t p = 0; p < d.out_h * d.out_w; ++p)
+          for (int64_t c = 0; c < d.out_c; ++c) gb_local[c] += gyn[p * d.out_c + c];
+      if (!gw) continue;
+      for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
+        with_channel_block(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
+          constexpr int CO = decltype(co)::value;
+          for (int64_t ci = 0; ci < d.in_c; ++ci)
+            for (int64_t kh = 0; kh < d.kernel_h; ++kh)
+              for (int64_t kw0 = 0; kw0 < d.kernel_w; kw0 += kTapBlock<CO>)
+                direct_weight_block<T, CO>(d, xp, gp, ci, kh, kw0, co0, gw_local);
+        });
+    }
+  }
+  for (int t = 0; t < threads; ++t) {
+    const double* gw_local = partial.data() + t * (wsize + d.out_c);
+    if (gw)
+      for (int64_t i = 0; i < wsize; ++i) gw[i] += static_cast<T>(gw_local[i]);
+    if (gb)
+      for (int64_t c = 0; c < d.out_c; ++c) gb[c] += static_cast<T>(gw_local[wsize + c]);
+  }
+}
+
+bool use_direct(const Conv2dGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.in_c <= kDirectMaxChannels && g.out_c <= kDirectMaxChannels &&
+         g.pad_top < g.kernel_h && g.pad_left < g.kernel_w;
+}
+
+DirectGeometry direct_geometry(const Conv2dGeometry& g) {
+  return {g.in_h, g.in_w, g.in_c, g.out_h, g.out_w, g.out_c, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left};
+}
+
+// dx = conv(gy, flipped w) with the roles of Cin and Cout exchanged and the
+// padding mirrored: dx[ih] = sum_kh gy[ih + pad_top - kh] w[kh].
+template <class T>
+void direct_data_gradient(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
+  const int64_t K = g.kernel_h * g.kernel_w;
+  std::vector<T> flipped(static_cast<size_t>(K * g.in_c * g.out_c));
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+      for (int64_t ci = 0; ci < g.in_c; ++ci)
+        for (int64_t co = 0; co < g.out_c; ++co)
+          flipped[(((g.kernel_h - 1 - kh) * g.kernel_w + (g.kernel_w - 1 - kw)) * g.out_c + co) * g.in_c + ci] =
+              w[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co];
+  const DirectGeometry d{g.out_h, g.out_w, g.out_c, g.in_h, g.in_w, g.in_c, g.kernel_h, g.kernel_w,
+                         g.kernel_h - 1 - g.pad_top, g.kernel_w - 1 - g.pad_left};
+  direct_conv(d, g.batch, gy, flipped.data(), static_cast<const T*>(nullptr), true, gx);
+}
+
+// ------------------------------------------------------------------ im2col + GEMM
 constexpr int64_t kColumnBufferElements = 1 << 21;  // about 8 MB of float per chunk
 
 int64_t samples_per_chunk(const Conv2dGeometry& g) {
@@ -66,10 +329,9 @@ void col2im_add(const Conv2dGeometry& g, const T* col, int64_t first, int64_t co
       }
   }
 }
-}  // namespace
 
 template <class T>
-void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void gemm_conv_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t row_len = g.kernel_h * g.kernel_w * g.in_c;
   const int64_t pixels = g.out_h * g.out_w;
   const int64_t chunk = samples_per_chunk(g);
@@ -86,7 +348,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b,
 }
 
 template <class T>
-void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
+void gemm_conv_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t row_len = g.kernel_h * g.kernel_w * g.in_c;
   const int64_t pixels = g.out_h * g.out_w;
   const int64_t chunk = samples_per_chunk(g);
@@ -107,6 +369,22 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
       col2im_add(g, col.data(), first, count, gx);
     }
   }
+}
+}  // namespace
+
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
+  if (use_direct(g))
+    direct_conv(direct_geometry(g), g.batch, x, w, b, false, y);
+  else
+    gemm_conv_forward(g, x, w, b, y);
+}
+
+template <class T>
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
+  if (!use_direct(g)) return gemm_conv_backward(g, x, w, gy, gx, gw, gb);
+  if (gw || gb) direct_weight_gradient(direct_geometry(g), g.batch, x, gy, gw, gb);
+  if (gx) direct_data_gradient(g, w, gy, gx);
 }
 
 TIMBRE_INSTANTIATE_KERNEL(conv2d_forward)
