@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev           # CPU kernels: GEMM and vectorised loops
   catch2                  # tests (Catch2 v2)
   libbenchmark-dev        # bench/
+  python3                 # tools/compare/bench_diff.py and its tests (tests/tools)
   libcli11-dev            # command-line flags of the examples
   nlohmann-json3-dev      # safetensors headers, history JSON
   libsndfile1-dev         # audio decoding (WAV, AU, FLAC, OGG, MP3)

@@ -164,10 +164,10 @@ void direct_conv(const DirectGeometry& d, int64_t batch, const T* x, const T* w,
   (void)work;
 }
 
-// Kernel taps per pass of the weight gradient: KB x CO accumulators and CO
-// gradient vectors stay within 32 vector registers.
+// Kernel taps per pass of the weight gradient: KB x CO accumulators, CO
+// gradient vectors and one input vector stay within 32 vector registers.
 template <int CO>
-constexpr int kTapBlock = CO >= 6 ? 2 : CO >= 3 ? 4 : 8;
+constexpr int kTapBlock = CO <= 3 ? 8 : CO == 4 ? 6 : CO <= 6 ? 4 : CO == 7 ? 3 : 2;
 
 // gw[kh, kw0 .. kw0 + KB, ci, co0 .. co0 + CO] += sum over pixels of x-plane shifted by the
 // tap times the gradient plane, for one sample. Taps past kernel_w read the planes' slack and are dropped.
