@@ -13,15 +13,17 @@ struct PoolShape {
 void pool(benchmark::State& state, const PoolShape& s, bool backward) {
   kernels::Pool2dGeometry g{128, s.h, s.w, s.c, s.h / s.pool, s.w / s.pool, s.pool, s.pool, s.pool, s.pool};
   const Tensor x = bench::uniform({128, s.h, s.w, s.c}, 1), y = Tensor::zeros({128, g.out_h, g.out_w, s.c});
-  const Tensor gx = Tensor::zeros_like(x);
+  const Tensor argmax = Tensor::zeros_like(y), gx = Tensor::zeros_like(x);
+  kernels::cpu::maxpool2d_forward<float>(g, x.data<float>(), y.data<float>(), argmax.data<float>());
   for (auto _ : state) {
     if (backward)
-      kernels::cpu::maxpool2d_backward<float>(g, x.data<float>(), y.data<float>(), gx.data<float>());
+      kernels::cpu::maxpool2d_backward<float>(g, argmax.data<float>(), y.data<float>(), gx.data<float>());
     else
-      kernels::cpu::maxpool2d_forward<float>(g, x.data<float>(), y.data<float>());
+      kernels::cpu::maxpool2d_forward<float>(g, x.data<float>(), y.data<float>(), argmax.data<float>());
     benchmark::ClobberMemory();
   }
-  const double bytes = 4.0 * static_cast<double>(x.numel() * (backward ? 2 : 1) + y.numel());
+  // Forward (training): reads x, writes y and argmax. Backward: reads argmax and gy, adds into gx.
+  const double bytes = 4.0 * static_cast<double>(backward ? 2 * y.numel() + x.numel() : x.numel() + 2 * y.numel());
   bench::set_gbytes(state, bytes);
 }
 

@@ -40,9 +40,11 @@ template <class T> void conv2d_backward(const Conv2dGeometry& g, const T* x, con
                                         T* gb);
 
 // ---------------------------------------------------------------- maxpool2d
-// The gradient goes to the first maximum of each window (row-major order).
-template <class T> void maxpool2d_forward(const Pool2dGeometry& g, const T* x, T* y);
-template <class T> void maxpool2d_backward(const Pool2dGeometry& g, const T* x, const T* gy, T* gx);
+// argmax (N, OH, OW, C), written when not null: the window position ph * pool_w + pw
+// of the first maximum (row-major), stored as T (exact: pools are small). The
+// gradient goes to that position; backward needs no second pass over x.
+template <class T> void maxpool2d_forward(const Pool2dGeometry& g, const T* x, T* y, T* argmax);
+template <class T> void maxpool2d_backward(const Pool2dGeometry& g, const T* argmax, const T* gy, T* gx);
 
 // ---------------------------------------------------------------- batchnorm
 // Training: normalise with the batch mean and biased variance; write them as

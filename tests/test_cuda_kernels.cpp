@@ -280,18 +280,19 @@ TEMPLATE_TEST_CASE("cuda maxpool2d forward and backward match the CPU, ties incl
     const auto gy = random_vector<T>(yn, 2), gx0 = random_vector<T>(xn, 3);
     for_each_cuda_backend([&](Backend be) {
       auto run = [&](Backend backend) {
-        std::vector<T> y(yn), gx = gx0;
+        std::vector<T> y(yn), argmax(yn), gx = gx0;
         {
           Memory mem(backend);
-          CALL(backend, maxpool2d_forward<T>, g, mem(x), mem(y));
-          CALL(backend, maxpool2d_backward<T>, g, mem(x), mem(gy), mem(gx));
+          CALL(backend, maxpool2d_forward<T>, g, mem(x), mem(y), mem(argmax));
+          CALL(backend, maxpool2d_backward<T>, g, mem(argmax), mem(gy), mem(gx));
         }
-        return std::vector<std::vector<T>>{y, gx};
+        return std::vector<std::vector<T>>{y, argmax, gx};
       };
       const auto expected = run(Backend::cpu), actual = run(be);
       INFO("pool " << g.pool_h << "x" << g.pool_w << " stride " << g.stride_h << "x" << g.stride_w);
       expect_close(expected[0], actual[0], "y");
-      expect_close(expected[1], actual[1], "gx");
+      expect_close(expected[1], actual[1], "argmax");
+      expect_close(expected[2], actual[2], "gx");
     });
   }
 }

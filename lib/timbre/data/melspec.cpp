@@ -33,22 +33,26 @@ double mel_to_hz(double mel, bool htk) {
   return kSlaneyLogStartHz * std::exp(kSlaneyLogStep * (mel - kSlaneyLogStartMel));
 }
 
-// FFTW's planner is not thread-safe, its plans are: one real-to-complex plan
+// FFTW's planner is not thread-safe, its plans are: one complex forward plan
 // per transform size and planner flag, made once under a lock and executed
-// with new-array execute from any thread.
+// with new-array execute from any thread. The spectra come from complex
+// transforms of two real frames at once (one in the real, one in the imaginary
+// part): this FFTW build vectorises its complex codelets but not its
+// real-input ones, and one complex transform of n points costs about half of
+// two real ones.
 class PlanRegistry {
  public:
   static PlanRegistry& instance() {
     static PlanRegistry registry;
     return registry;
   }
-  fftwf_plan r2c(int n, bool measure) {
+  fftwf_plan c2c(int n, bool measure) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = plans_.find({n, measure});
     if (it != plans_.end()) return it->second;
-    float* in = fftwf_alloc_real(static_cast<size_t>(n));
-    fftwf_complex* out = fftwf_alloc_complex(static_cast<size_t>(n / 2 + 1));
-    fftwf_plan plan = fftwf_plan_dft_r2c_1d(n, in, out, measure ? FFTW_MEASURE : FFTW_ESTIMATE);
+    fftwf_complex* in = fftwf_alloc_complex(static_cast<size_t>(n));
+    fftwf_complex* out = fftwf_alloc_complex(static_cast<size_t>(n));
+    fftwf_plan plan = fftwf_plan_dft_1d(n, in, out, FFTW_FORWARD, measure ? FFTW_MEASURE : FFTW_ESTIMATE);
     fftwf_free(in);
     fftwf_free(out);
     check(plan != nullptr, "MelExtractor", "FFTW could not plan a transform of size ", n);
@@ -64,9 +68,49 @@ class PlanRegistry {
   std::map<std::pair<int, bool>, fftwf_plan> plans_;
 };
 
+template <typename T>
 struct FftwFree {
-  void operator()(void* p) const { fftwf_free(p); }
+  void operator()(T* p) const { fftwf_free(p); }
 };
+template <typename T>
+using FftwBuffer = std::unique_ptr<T[], FftwFree<T>>;
+
+FftwBuffer<float> fftw_floats(int64_t n) {
+  FftwBuffer<float> buffer(fftwf_alloc_real(static_cast<size_t>(n)));
+  check(buffer != nullptr, "MelExtractor", "out of memory for ", n, " floats");
+  return buffer;
+}
+
+// 10 log10(x) for x > 0, written without branches or calls so that loops over
+// it vectorise: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln m from Cephes'
+// logf polynomial (about 1 ulp), e ln 2 in two parts. Subnormal x is scaled
+// into the normal range first; +inf and NaN come back unchanged.
+inline float fast_decibels(float x) {
+  const bool subnormal = x < std::numeric_limits<float>::min();
+  const float scaled = subnormal ? x * 16777216.0f : x;  // 2^24
+  const auto bits = std::bit_cast<uint32_t>(scaled);
+  float e = static_cast<float>(static_cast<int32_t>(bits >> 23) - 126) - (subnormal ? 24.0f : 0.0f);
+  float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
+  const bool low = m < 0.70710678f;
+  e = low ? e - 1.0f : e;
+  const float f = low ? m + m - 1.0f : m - 1.0f;
+  const float z = f * f;
+  float y = 7.0376836292e-2f;
+  y = y * f - 1.1514610310e-1f;
+  y = y * f + 1.1676998740e-1f;
+  y = y * f - 1.2420140846e-1f;
+  y = y * f + 1.4249322787e-1f;
+  y = y * f - 1.6668057665e-1f;
+  y = y * f + 2.0000714765e-1f;
+  y = y * f - 2.4999993993e-1f;
+  y = y * f + 3.3333331174e-1f;
+  y = y * f * z;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z;
+  const float ln = f + y + 0.693359375f * e;
+  constexpr float kDecibelsPerNeper = 4.3429448190325182f;  // 10 / ln 10
+  return x <= std::numeric_limits<float>::max() ? ln * kDecibelsPerNeper : x;
+}
 
 // Index of padded position j into a signal of n samples under numpy's 'reflect' mode (edge not repeated).
 int64_t reflect_index(int64_t j, int64_t n) {

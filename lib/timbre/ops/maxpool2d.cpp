@@ -23,10 +23,13 @@ Tensor maxpool2d(const Tensor& x, const Pool2dOptions& o) {
   g.out_h = (g.in_h - g.pool_h) / g.stride_h + 1;
   g.out_w = (g.in_w - g.pool_w) / g.stride_w + 1;
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.channels}, x.dtype(), x.device());
-  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), maxpool2d_forward, g, x.data<T>(), y.data<T>()));
-  autograd::record(y, "maxpool2d", {x}, [x, g](const Tensor& gy, const std::vector<Tensor>& gx) {
-    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), maxpool2d_backward, g, x.data<T>(), gy.data<T>(),
-                                                 gx[0].data<T>()));
+  const bool differentiable = autograd::grad_enabled() && x.requires_grad();
+  const Tensor argmax = differentiable ? Tensor::empty(y.shape(), x.dtype(), x.device()) : Tensor();
+  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), maxpool2d_forward, g, x.data<T>(), y.data<T>(),
+                                               detail::data_or_null<T>(argmax)));
+  autograd::record(y, "maxpool2d", {x}, [argmax, g](const Tensor& gy, const std::vector<Tensor>& gx) {
+    TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), maxpool2d_backward, g, argmax.data<T>(),
+                                                  gy.data<T>(), gx[0].data<T>()));
   });
   return y;
 }
