@@ -2,6 +2,7 @@
 // (row-major; strict > keeps the first) and, when training, saves its window
 // position so that backward is one scatter-add per output element.
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/dispatch.h"
@@ -9,29 +10,40 @@
 namespace timbre::kernels::cpu {
 
 namespace {
-constexpr int64_t kChunk = 16;  // channels per pass of a window
+constexpr int64_t kChunk = 8;  // channels per pass of a window: one vector
 
-// One window, `count` (<= kChunk) channels from x + corner. Branch-free loops over
-// contiguous channels, kept apart so a compile-time `count` unrolls and vectorises them.
+template <class T>
+struct Lanes {
+  typedef T type __attribute__((vector_size(kChunk * sizeof(T))));
+};
+
+// One window, `count` (<= kChunk) channels from x + corner, as vector
+// compare-and-select (GCC will not if-convert the scalar form, because of NaN).
 template <class T>
 [[gnu::always_inline]] inline void window_forward(const Pool2dGeometry& g, const T* x, int64_t corner,
                                                   int64_t count, T* y, T* argmax) {
-  T best[kChunk], first[kChunk];
-  for (int64_t c = 0; c < count; ++c) {
-    best[c] = x[corner + c];
-    first[c] = T(0);
-  }
+  using V = typename Lanes<T>::type;
+  const size_t bytes = static_cast<size_t>(count) * sizeof(T);
+  // Whole-vector loads read past the chunk's channels (the lanes are never
+  // stored), except at the very end of x, where partial loads stay inside it.
+  const int64_t last = corner + ((g.pool_h - 1) * g.in_w + g.pool_w - 1) * g.channels;
+  const bool whole = last + kChunk <= g.batch * g.in_h * g.in_w * g.channels;
+  const auto load = [&](V& v, const T* src) {
+    if (whole)
+      std::memcpy(&v, src, sizeof(V));
+    else
+      std::memcpy(&v, src, bytes);
+  };
+  V best{}, first{}, in{};
+  load(best, x + corner);
   for (int64_t p = 1; p < g.pool_h * g.pool_w; ++p) {
-    const T* in = x + corner + ((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels;
-    for (int64_t c = 0; c < count; ++c) {
-      const bool greater = in[c] > best[c];
-      best[c] = greater ? in[c] : best[c];
-      first[c] = greater ? static_cast<T>(p) : first[c];
-    }
+    load(in, x + corner + ((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels);
+    const auto greater = in > best;  // strict: ties keep the first
+    best = greater ? in : best;
+    first = greater ? V{} + static_cast<T>(p) : first;
   }
-  for (int64_t c = 0; c < count; ++c) y[c] = best[c];
-  if (argmax)
-    for (int64_t c = 0; c < count; ++c) argmax[c] = first[c];
+  std::memcpy(y, &best, bytes);
+  if (argmax) std::memcpy(argmax, &first, bytes);
 }
 
 // All windows of sample n; Count > 0 fixes the chunk's channel count at compile time.
@@ -56,7 +68,6 @@ void maxpool2d_forward(const Pool2dGeometry& g, const T* x, T* y, T* argmax) {
       case 3: sample_forward<T, 3>(g, x, y, argmax, n); break;
       case 4: sample_forward<T, 4>(g, x, y, argmax, n); break;
       case 6: sample_forward<T, 6>(g, x, y, argmax, n); break;
-      case 8: sample_forward<T, 8>(g, x, y, argmax, n); break;
       default:
         if (g.channels % kChunk == 0)
           sample_forward<T, kChunk>(g, x, y, argmax, n);
