@@ -44,6 +44,8 @@ constexpr int64_t kLanes = static_cast<int64_t>(sizeof(Vec<T>) / sizeof(T));
 constexpr int kChannelBlock = 8;
 // Largest channel counts the direct path takes; wider layers suit a GEMM.
 constexpr int64_t kDirectMaxChannels = 16;
+// Most output rows the forward computes at once (kRowBlock<1>).
+constexpr int64_t kMaxRowBlock = 8;
 
 template <class T>
 Vec<T> load(const T* p) {
@@ -67,14 +69,16 @@ struct DirectGeometry {
 };
 
 // Zero-padded planes of one sample, one per input channel, wide enough that a
-// full vector tile may start at any output column (and `slack` columns beyond).
+// full vector tile may start at any output column (and `slack` columns beyond),
+// with spare zero rows below for the last block of output rows.
 template <class T>
 struct Planes {
   int64_t rows, cols;
   std::vector<T> data;
 
   Planes(const DirectGeometry& d, int64_t slack)
-      : rows(d.out_h + d.kernel_h - 1), cols(round_up(d.out_w, kLanes<T>) + d.kernel_w - 1 + slack) {
+      : rows(d.out_h + d.kernel_h - 1 + kMaxRowBlock - 1),
+        cols(round_up(d.out_w, kLanes<T>) + d.kernel_w - 1 + slack) {
     data.assign(static_cast<size_t>(d.in_c * rows * cols), T(0));
   }
   const T* row(int64_t c, int64_t r) const { return data.data() + (c * rows + r) * cols; }
@@ -95,33 +99,49 @@ struct Planes {
   }
 };
 
-// One tile: y[oh, ow0 .. ow0 + lanes, co0 .. co0 + CO] (+)= conv + bias.
+// Output rows computed together: R x CO independent accumulators (at least 8)
+// hide the FMA latency and share each weight broadcast across R rows.
+template <int CO>
+constexpr int kRowBlock = CO >= 4 ? 2 : (8 + CO - 1) / CO;
+
+// One tile: y[oh .. oh + R, ow0 .. ow0 + lanes, co0 .. co0 + CO] (+)= conv + bias;
+// rows past out_h are computed from the planes' spare rows and not stored.
 template <class T, int CO>
 void direct_tile(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t oh, int64_t ow0,
                  int64_t co0, bool accumulate, T* y) {
-  Vec<T> acc[CO] = {};
+  constexpr int R = kRowBlock<CO>;
+  Vec<T> acc[R][CO] = {};
   for (int64_t ci = 0; ci < d.in_c; ++ci)
     for (int64_t kh = 0; kh < d.kernel_h; ++kh) {
       const T* row = x.row(ci, oh + kh) + ow0;
       const T* wk = w + (kh * d.kernel_w * d.in_c + ci) * d.out_c + co0;
       for (int64_t kw = 0; kw < d.kernel_w; ++kw, wk += d.in_c * d.out_c) {
-        const Vec<T> v = load(row + kw);
-        for (int c = 0; c < CO; ++c) acc[c] += v * wk[c];
+        Vec<T> v[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) v[r] = load(row + r * x.cols + kw);
+#pragma GCC unroll 8
+        for (int c = 0; c < CO; ++c) {
+          const T weight = wk[c];
+#pragma GCC unroll 8
+          for (int r = 0; r < R; ++r) acc[r][c] += v[r] * weight;
+        }
       }
     }
   const int64_t width = std::min(kLanes<T>, d.out_w - ow0);
-  T* out = y + (oh * d.out_w + ow0) * d.out_c + co0;
-  for (int64_t j = 0; j < width; ++j, out += d.out_c)
-    for (int c = 0; c < CO; ++c) {
-      const T v = acc[c][j] + (b ? b[co0 + c] : T(0));
-      out[c] = accumulate ? out[c] + v : v;
-    }
+  for (int r = 0; r < R && oh + r < d.out_h; ++r) {
+    T* out = y + ((oh + r) * d.out_w + ow0) * d.out_c + co0;
+    for (int64_t j = 0; j < width; ++j, out += d.out_c)
+      for (int c = 0; c < CO; ++c) {
+        const T v = acc[r][c][j] + (b ? b[co0 + c] : T(0));
+        out[c] = accumulate ? out[c] + v : v;
+      }
+  }
 }
 
 template <class T, int CO>
 void direct_sample_block(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t co0,
                          bool accumulate, T* y) {
-  for (int64_t oh = 0; oh < d.out_h; ++oh)
+  for (int64_t oh = 0; oh < d.out_h; oh += kRowBlock<CO>)
     for (int64_t ow0 = 0; ow0 < d.out_w; ow0 += kLanes<T>) direct_tile<T, CO>(d, x, w, b, oh, ow0, co0, accumulate, y);
 }
 

@@ -3,7 +3,9 @@
 #include <fftw3.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -81,19 +83,22 @@ FftwBuffer<float> fftw_floats(int64_t n) {
   return buffer;
 }
 
-// 10 log10(x) for x > 0, written without branches or calls so that loops over
-// it vectorise: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln m from Cephes'
-// logf polynomial (about 1 ulp), e ln 2 in two parts. Subnormal x is scaled
-// into the normal range first; +inf and NaN come back unchanged.
+// 10 log10(x) as std::log10 gives it (within 2e-5 dB), written so that loops
+// over it vectorise: selects between computed values only, and masks of one
+// type per select (GCC 12 gives up on a conditional floating-point operation,
+// or on a float comparison choosing between integers). x = 2^e m with m in
+// [sqrt(1/2), sqrt(2)), ln m from Cephes' logf polynomial (about 1 ulp), e ln 2
+// in two parts; subnormal x is scaled by 2^24 into the normal range first.
 inline float fast_decibels(float x) {
-  const bool subnormal = x < std::numeric_limits<float>::min();
-  const float scaled = subnormal ? x * 16777216.0f : x;  // 2^24
-  const auto bits = std::bit_cast<uint32_t>(scaled);
-  float e = static_cast<float>(static_cast<int32_t>(bits >> 23) - 126) - (subnormal ? 24.0f : 0.0f);
-  float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
+  const auto raw = std::bit_cast<uint32_t>(x);
+  const auto raw_scaled = std::bit_cast<uint32_t>(x * 16777216.0f);  // 2^24: subnormals become normal
+  const bool subnormal = raw < 0x00800000u;
+  const uint32_t bits = subnormal ? raw_scaled : raw;
+  const int32_t bias = subnormal ? 150 : 126;
+  const float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
   const bool low = m < 0.70710678f;
-  e = low ? e - 1.0f : e;
-  const float f = low ? m + m - 1.0f : m - 1.0f;
+  const float e = static_cast<float>(static_cast<int32_t>(bits >> 23) - bias) - (low ? 1.0f : 0.0f);
+  const float f = m * (low ? 2.0f : 1.0f) - 1.0f;
   const float z = f * f;
   float y = 7.0376836292e-2f;
   y = y * f - 1.1514610310e-1f;
@@ -107,9 +112,12 @@ inline float fast_decibels(float x) {
   y = y * f * z;
   y += -2.12194440e-4f * e;
   y += -0.5f * z;
-  const float ln = f + y + 0.693359375f * e;
   constexpr float kDecibelsPerNeper = 4.3429448190325182f;  // 10 / ln 10
-  return x <= std::numeric_limits<float>::max() ? ln * kDecibelsPerNeper : x;
+  const float decibels = (f + y + 0.693359375f * e) * kDecibelsPerNeper;
+  // What std::log10 gives outside (0, inf): -inf at 0, NaN below 0 and for NaN, inf at inf.
+  const float special = x == 0.0f ? -std::numeric_limits<float>::infinity()
+                                  : x > 0.0f ? x : std::numeric_limits<float>::quiet_NaN();
+  return x > 0.0f && x <= std::numeric_limits<float>::max() ? decibels : special;
 }
 
 // Index of padded position j into a signal of n samples under numpy's 'reflect' mode (edge not repeated).
@@ -149,6 +157,12 @@ std::vector<float> mel_filterbank(int sample_rate, const MelOptions& o) {
   return weights;
 }
 
+// Frames per block of the mel projection: a block's power spectra are stored
+// bin-major, [bin][frame], so each band's sum over its bins runs across the
+// block's frames as one vector, and its results land contiguously in the
+// (n_mels, frames) output. 8 frames of 1025 bins (32 KB) stay in L1.
+constexpr int kBlockFrames = 8;
+
 struct MelExtractor::Impl {
   fftwf_plan plan = nullptr;
   std::vector<float> window;
@@ -179,7 +193,7 @@ MelExtractor::MelExtractor(int sample_rate, const MelOptions& options)
   impl_->window.resize(options.n_fft);
   for (int k = 0; k < options.n_fft; ++k)
     impl_->window[k] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * k / options.n_fft));
-  impl_->plan = PlanRegistry::instance().r2c(options.n_fft, options.measure_fft);
+  impl_->plan = PlanRegistry::instance().c2c(options.n_fft, options.measure_fft);
 }
 
 MelExtractor::~MelExtractor() = default;
@@ -187,6 +201,11 @@ MelExtractor::~MelExtractor() = default;
 int64_t MelExtractor::frames_for(int64_t count) const {
   const int64_t padded = options_.center ? count + 2 * (options_.n_fft / 2) : count;
   return padded < options_.n_fft ? 0 : 1 + (padded - options_.n_fft) / options_.hop_length;
+}
+
+void to_decibels(const float* power, float* decibels, int64_t count) {
+#pragma omp simd
+  for (int64_t i = 0; i < count; ++i) decibels[i] = fast_decibels(power[i]);
 }
 
 MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
@@ -200,61 +219,88 @@ MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
   const bool reflect = options_.padding == MelOptions::Padding::reflect;
   const float* window = impl_->window.data();
 
-  std::unique_ptr<float, FftwFree> frame(fftwf_alloc_real(static_cast<size_t>(n_fft)));
-  std::unique_ptr<fftwf_complex, FftwFree> spectrum(fftwf_alloc_complex(static_cast<size_t>(bins)));
-  std::vector<float> power(bins);
+  // Two frames' samples where they are not a plain slice of x (the padded ends, or no frame at all).
+  FftwBuffer<float> edge = fftw_floats(2 * static_cast<int64_t>(n_fft));
+  FftwBuffer<float> packed = fftw_floats(2 * static_cast<int64_t>(n_fft));    // frame a + i frame b, windowed
+  FftwBuffer<float> spectrum = fftw_floats(2 * static_cast<int64_t>(n_fft));  // its transform, interleaved
+  std::vector<float> block(static_cast<size_t>(bins) * kBlockFrames);        // power, [bin][frame in block]
   MelSpectrogram out;
   out.n_mels = n_mels;
   out.frames = frames;
   out.values.resize(static_cast<size_t>(n_mels * frames));
 
-  for (int64_t t = 0; t < frames; ++t) {
+  // The samples of frame t (zeros past the last frame), in place when possible.
+  auto frame_samples = [&](int64_t t, float* scratch) -> const float* {
     const int64_t start = t * options_.hop_length - pad;
-    float* f = frame.get();
-    if (start >= 0 && start + n_fft <= n) {
-      for (int k = 0; k < n_fft; ++k) f[k] = x[start + k] * window[k];
-    } else {
+    if (t < frames && start >= 0 && start + n_fft <= n) return x + start;
+    for (int k = 0; k < n_fft; ++k) {
+      const int64_t j = start + k;
+      scratch[k] = t >= frames ? 0.0f : (j >= 0 && j < n) ? x[j] : reflect ? x[reflect_index(j, n)] : 0.0f;
+    }
+    return scratch;
+  };
+
+  for (int64_t t0 = 0; t0 < frames; t0 += kBlockFrames) {
+    const int count = static_cast<int>(std::min<int64_t>(kBlockFrames, frames - t0));
+    for (int j = 0; j < count; j += 2) {
+      const float* a = frame_samples(t0 + j, edge.get());
+      const float* b = frame_samples(t0 + j + 1, edge.get() + n_fft);
+      float* in = packed.get();
+#pragma omp simd
       for (int k = 0; k < n_fft; ++k) {
-        const int64_t j = start + k;
-        const float v = (j >= 0 && j < n) ? x[j] : reflect ? x[reflect_index(j, n)] : 0.0f;
-        f[k] = v * window[k];
+        in[2 * k] = a[k] * window[k];
+        in[2 * k + 1] = b[k] * window[k];
+      }
+      fftwf_execute_dft(impl_->plan, reinterpret_cast<fftwf_complex*>(in),
+                        reinterpret_cast<fftwf_complex*>(spectrum.get()));
+      // Z = A + iB for the real frames' spectra A and B: A[k] = (Z[k] + conj Z[n-k]) / 2,
+      // B[k] = (Z[k] - conj Z[n-k]) / 2i.
+      const float* z = spectrum.get();
+      float* p = block.data() + j;
+      p[0] = z[0] * z[0];
+      p[1] = z[1] * z[1];
+#pragma omp simd
+      for (int k = 1; k < bins; ++k) {
+        const float ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * (n_fft - k)], bi = z[2 * (n_fft - k) + 1];
+        const float sum_re = ar + br, diff_im = ai - bi, sum_im = ai + bi, diff_re = ar - br;
+        p[k * kBlockFrames] = 0.25f * (sum_re * sum_re + diff_im * diff_im);
+        p[k * kBlockFrames + 1] = 0.25f * (sum_im * sum_im + diff_re * diff_re);
       }
     }
-    fftwf_execute_dft_r2c(impl_->plan, f, spectrum.get());
-    const fftwf_complex* s = spectrum.get();
-    if (options_.power == 2.0) {
-      for (int b = 0; b < bins; ++b) power[b] = s[b][0] * s[b][0] + s[b][1] * s[b][1];
-    } else {
-      for (int b = 0; b < bins; ++b)
-        power[b] = static_cast<float>(std::pow(std::hypot(s[b][0], s[b][1]), options_.power));
+    if (options_.power != 2.0) {
+      const float exponent = static_cast<float>(options_.power / 2.0);
+      for (float& v : block) v = std::pow(v, exponent);
     }
     for (int m = 0; m < n_mels; ++m) {
       const float* w = impl_->weights.data() + impl_->offset[m];
-      const float* p = power.data() + impl_->first[m];
-      const int width = impl_->width[m];
-      float sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int i = 0; i < width; ++i) sum += w[i] * p[i];
-      out.values[m * frames + t] = sum;
+      const float* p = block.data() + static_cast<size_t>(impl_->first[m]) * kBlockFrames;
+      float sum[kBlockFrames] = {};
+      for (int i = 0; i < impl_->width[m]; ++i)
+#pragma omp simd
+        for (int f = 0; f < kBlockFrames; ++f) sum[f] += w[i] * p[i * kBlockFrames + f];
+      std::copy(sum, sum + count, out.values.data() + m * frames + t0);
     }
   }
 
   if (options_.to_db) {
     // librosa.power_to_db: 10 log10(max(S, amin)) - 10 log10(max(ref, amin)), floored at max - top_db.
+    float* v = out.values.data();
     const float amin = static_cast<float>(options_.amin);
-    double ref = 1.0;
-    if (options_.reference == MelOptions::Reference::max)
-      ref = *std::max_element(out.values.begin(), out.values.end());
-    const float offset = static_cast<float>(10.0 * std::log10(std::max(ref, options_.amin)));
-    float top = -std::numeric_limits<float>::infinity();
-    for (float& v : out.values) {
-      v = 10.0f * std::log10(std::max(v, amin)) - offset;
-      top = std::max(top, v);
+    float largest = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : largest)
+    for (int64_t i = 0; i < n_mels * frames; ++i) {
+      const float power = v[i] < amin ? amin : v[i];  // std::max's result, by value: vectorises
+      const float decibels = fast_decibels(power);
+      v[i] = decibels;
+      largest = decibels > largest ? decibels : largest;
     }
-    if (options_.top_db > 0) {
-      const float floor = top - static_cast<float>(options_.top_db);
-      for (float& v : out.values) v = std::max(v, floor);
-    }
+    // 10 log10 is monotonic, so the reference max(S) in decibels is the largest value.
+    const float offset = options_.reference == MelOptions::Reference::max ? largest : 0.0f;
+    const float highest = largest - offset;
+    const float floor = options_.top_db > 0 ? highest - static_cast<float>(options_.top_db)
+                                            : -std::numeric_limits<float>::infinity();
+#pragma omp simd
+    for (int64_t i = 0; i < n_mels * frames; ++i) v[i] = std::max(v[i] - offset, floor);
   }
   return out;
 }

@@ -15,19 +15,21 @@ Tensor cut_patches(const MelSpectrogram& s, const PatchOptions& o, const std::st
   const int64_t available = s.frames - o.first_frame;
   const int64_t fitting = available >= width ? 1 + (available - width) / hop : 0;
   int64_t count = o.patches_per_clip > 0 ? o.patches_per_clip : std::max<int64_t>(fitting, 1);
-  if (fitting < count) {
-    const int64_t needed = o.first_frame + (count - 1) * hop + width;
+  const int64_t needed = o.first_frame + (count - 1) * hop + width;
+  if (fitting < count)
     check(o.short_clip == PatchOptions::ShortClip::pad, source, "clip too short: ", s.frames, " frames, but ",
           count, " patch(es) of ", width, " frames (hop ", hop, ", from frame ", o.first_frame, ") need ", needed);
-  }
-  const float floor = *std::min_element(s.values.begin(), s.values.end());
+  // The floor is only needed where patches run past the last frame.
+  const float floor = needed > s.frames ? *std::min_element(s.values.begin(), s.values.end()) : 0.0f;
   Tensor out = Tensor::empty({count, s.n_mels, width, 1});
   float* dst = out.data<float>();
   for (int64_t p = 0; p < count; ++p) {
     const int64_t start = o.first_frame + p * hop;
+    const int64_t present = std::clamp<int64_t>(s.frames - start, 0, width);
     for (int64_t m = 0; m < s.n_mels; ++m) {
-      const float* row = s.values.data() + m * s.frames;
-      for (int64_t f = 0; f < width; ++f) *dst++ = start + f < s.frames ? row[start + f] : floor;
+      const float* row = s.values.data() + m * s.frames + std::min(start, s.frames);
+      dst = std::copy(row, row + present, dst);
+      dst = std::fill_n(dst, width - present, floor);
     }
   }
   return out;
