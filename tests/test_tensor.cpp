@@ -61,6 +61,29 @@ TEST_CASE("device strings parse, and CUDA without a GPU is a clear error", "[ten
   }
 }
 
+TEST_CASE("the CPU caching allocator reuses released large blocks and keeps no small ones", "[tensor][device]") {
+  device_memory::empty_cache();
+  REQUIRE(device_memory::cached_bytes() == 0);
+  void* small = device_memory::allocate(Device::cpu(), 1000);
+  device_memory::release(Device::cpu(), small);
+  CHECK(device_memory::cached_bytes() == 0);
+  auto* a = static_cast<float*>(device_memory::allocate(Device::cpu(), 100000));
+  CHECK(reinterpret_cast<uintptr_t>(a) % 64 == 0);
+  a[24999] = 1.0f;  // the whole requested size is usable
+  device_memory::release(Device::cpu(), a);
+  if (device_memory::cached_bytes() == 0) {
+    WARN("CPU block cache disabled in this build (AddressSanitizer)");
+    return;
+  }
+  CHECK(device_memory::cached_bytes() >= 100000);
+  void* b = device_memory::allocate(Device::cpu(), 99900);  // same 512-byte size class: the same block
+  CHECK(b == a);
+  CHECK(device_memory::cached_bytes() == 0);
+  device_memory::release(Device::cpu(), b);
+  device_memory::empty_cache();
+  CHECK(device_memory::cached_bytes() == 0);
+}
+
 TEST_CASE("num_threads follows set_num_threads", "[tensor][threads]") {
   const int before = num_threads();
   set_num_threads(1);

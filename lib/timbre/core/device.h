@@ -38,9 +38,10 @@ namespace device_memory {
 void* allocate(Device device, size_t bytes);
 void release(Device device, void* ptr);
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
-// CUDA memory comes from a caching allocator: release() keeps the block for a
-// later allocate() of its size class. empty_cache() hands the kept blocks back
-// to CUDA; cached_bytes() says how much is kept (0 without a GPU).
+// CUDA memory, and CPU blocks of 64 KiB and more, come from caching allocators:
+// release() keeps the block for a later allocate() of its size class (on the
+// CPU up to 1 GiB kept; nothing under AddressSanitizer). empty_cache() hands
+// the kept blocks back to the system; cached_bytes() says how much is kept.
 void empty_cache();
 size_t cached_bytes();
 // Page-locked host memory for batches bound for a GPU (faster, asynchronous
