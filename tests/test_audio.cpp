@@ -81,6 +81,39 @@ TEST_CASE("every supported container decodes", "[audio]") {
   }
 }
 
+TEST_CASE("16-bit PCM decodes to exactly what sf_readf_float gives", "[audio]") {
+  // read_audio takes 16-bit PCM as integers and scales them itself; the values must not move by a bit.
+  ScratchDir dir("audio-pcm16");
+  std::vector<int16_t> stored;  // stereo, the extremes of the 16-bit range first
+  stored.insert(stored.end(), {-32768, 32767, -1, 1});
+  for (int i = 0; i < 15000; ++i)
+    stored.push_back(static_cast<int16_t>(std::lround(30000 * std::sin(0.01 * i) * std::cos(0.0007 * i))));
+  for (const auto& [name, format] : {std::pair{"a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+                                     std::pair{"a.au", SF_FORMAT_AU | SF_FORMAT_PCM_16},  // big-endian
+                                     std::pair{"a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16}}) {
+    INFO(name);
+    SF_INFO info{};
+    info.samplerate = 22050;
+    info.channels = 2;
+    info.format = format;
+    SNDFILE* out = sf_open((dir / name).c_str(), SFM_WRITE, &info);
+    REQUIRE(out != nullptr);
+    REQUIRE(sf_writef_short(out, stored.data(), static_cast<sf_count_t>(stored.size() / 2)) ==
+            static_cast<sf_count_t>(stored.size() / 2));
+    sf_close(out);
+    SNDFILE* in = sf_open((dir / name).c_str(), SFM_READ, &info);
+    REQUIRE(in != nullptr);
+    std::vector<float> expected(static_cast<size_t>(info.frames * info.channels));
+    REQUIRE(sf_readf_float(in, expected.data(), info.frames) == info.frames);
+    sf_close(in);
+    const Audio a = read_audio(dir / name);
+    CHECK(a.channels == 2);
+    CHECK(a.samples == expected);
+    REQUIRE(a.samples.size() == stored.size());
+    for (size_t i = 0; i < stored.size(); ++i) REQUIRE(a.samples[i] == static_cast<float>(stored[i]) / 32768.0f);
+  }
+}
+
 TEST_CASE("stereo at 44.1 kHz is mixed down and resampled to 22050 Hz", "[audio]") {
   ScratchDir dir("audio-stereo");
   const std::vector<float> left = tone(500, 1.0, 44100, 0.6), right = tone(500, 1.0, 44100, 0.2);

@@ -83,7 +83,7 @@ FftwBuffer<float> fftw_floats(int64_t n) {
   return buffer;
 }
 
-// 10 log10(x) as std::log10 gives it (within 2e-5 dB), written so that loops
+// 10 log10(x) as std::log10 gives it (within 2 ulps), written so that loops
 // over it vectorise: selects between computed values only, and masks of one
 // type per select (GCC 12 gives up on a conditional floating-point operation,
 // or on a float comparison choosing between integers). x = 2^e m with m in

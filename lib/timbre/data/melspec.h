@@ -30,9 +30,11 @@ struct MelOptions {
   double top_db = 80.0;  // <= 0: no clipping
   Reference reference = Reference::one;
   // How FFTW picks its transform: true times candidates once per process
-  // (FFTW_MEASURE, about twice as fast here), and the pick may round the last
-  // bits differently from one process to the next; false uses FFTW_ESTIMATE,
-  // bit-identical in every run. Either way the values agree to ~1e-6 relative.
+  // (FFTW_MEASURE; for the complex transforms used here within a few percent of
+  // FFTW_ESTIMATE's pick on the development machine), and the pick may round the
+  // last bits differently from one process to the next; false uses
+  // FFTW_ESTIMATE, bit-identical in every run. Either way the values agree to
+  // ~1e-6 relative.
   bool measure_fft = true;
 };
 
@@ -48,8 +50,9 @@ struct MelSpectrogram {
 std::vector<float> mel_filterbank(int sample_rate, const MelOptions& options);
 
 // 10 log10(power[i]) into decibels[i] by the vectorised logarithm that
-// MelExtractor uses: within 2e-5 dB of the exact value for every positive
-// float, subnormals included, and std::log10's answers at 0, inf, NaN and below 0.
+// MelExtractor uses: within 2 units in the last place of the exact value for
+// every positive float, subnormals included (2e-5 dB between -100 and +100 dB),
+// and std::log10's answers at 0, inf, NaN and below 0.
 void to_decibels(const float* power, float* decibels, int64_t count);
 
 // Computes log-mel spectrograms for one sample rate and one set of options.
