@@ -114,6 +114,22 @@ TEST_CASE("16-bit PCM decodes to exactly what sf_readf_float gives", "[audio]") 
   }
 }
 
+TEST_CASE("load_mono into a reused buffer gives what a fresh one does", "[audio]") {
+  ScratchDir dir("audio-reuse");
+  write_wav(dir / "long.wav", tone(300, 1.0), 22050);
+  write_wav(dir / "short.wav", tone(700, 0.3), 22050);
+  std::vector<float> interleaved;
+  for (float v : tone(500, 0.5, 44100)) interleaved.insert(interleaved.end(), {v, 0.5f * v});
+  write_wav(dir / "stereo.wav", Audio{interleaved, 44100, 2});
+  std::vector<float> reused;
+  for (const char* name : {"long.wav", "short.wav", "stereo.wav", "long.wav"}) {
+    INFO(name);
+    load_mono(dir / name, 22050, reused);
+    CHECK(reused == load_mono(dir / name, 22050));
+  }
+  CHECK_THROWS_WITH(load_mono(dir / "missing.wav", 22050, reused), Catch::Contains("missing.wav"));
+}
+
 TEST_CASE("stereo at 44.1 kHz is mixed down and resampled to 22050 Hz", "[audio]") {
   ScratchDir dir("audio-stereo");
   const std::vector<float> left = tone(500, 1.0, 44100, 0.6), right = tone(500, 1.0, 44100, 0.2);

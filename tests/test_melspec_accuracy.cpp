@@ -140,3 +140,19 @@ TEST_CASE("log-mel spectrograms match a float64 DFT across 100 dB jumps between 
   CHECK(worst_above <= 1e-3);
   CHECK(worst_below <= 0.05);
 }
+
+TEST_CASE("compute into a reused spectrogram gives what a fresh one does", "[melspec]") {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> noise(0.0f, 0.2f);
+  const MelExtractor mel(22050);
+  MelSpectrogram reused;
+  for (size_t length : {30000, 5000, 12345, 30000}) {
+    std::vector<float> x(length);
+    for (float& v : x) v = noise(rng);
+    mel.compute(x.data(), static_cast<int64_t>(x.size()), reused);
+    const MelSpectrogram fresh = mel.compute(x);
+    CHECK(reused.frames == fresh.frames);
+    CHECK(reused.n_mels == fresh.n_mels);
+    CHECK(reused.values == fresh.values);
+  }
+}

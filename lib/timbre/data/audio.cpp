@@ -78,9 +78,11 @@ void read_all_frames(SNDFILE* file, const SF_INFO& info, sf_count_t (*read)(SNDF
   check(sf_error(file) == SF_ERR_NO_ERROR, where, "decoding failed after ", frames, " frames: ", sf_strerror(file));
 }
 
-}  // namespace
+// Per-thread decode buffers are kept for the next file up to this many samples (64 MB of floats).
+constexpr size_t kKeptSamples = size_t{1} << 24;
 
-Audio read_audio(const std::string& path) {
+// read_audio into `audio`, reusing the memory of audio.samples.
+void read_audio_into(const std::string& path, Audio& audio) {
   const std::string where = "read_audio(" + path + ")";
   check(std::filesystem::is_regular_file(path), where, "no such file");
   SF_INFO info{};
@@ -91,20 +93,20 @@ Audio read_audio(const std::string& path) {
   const std::string truncation = truncation_in_log(file.get());
   check(truncation.empty(), where, truncation);
 
-  Audio audio;
   audio.sample_rate = info.samplerate;
   audio.channels = info.channels;
   if ((info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16) {
     // 16-bit PCM (GTZAN's WAV files): libsndfile hands over the stored integers
     // without converting them one by one, and one vectorised pass scales them
     // as sf_readf_float would (x / 32768, exact in float; never non-finite).
-    std::vector<int16_t, UninitializedAllocator<int16_t>> pcm;
+    thread_local std::vector<int16_t, UninitializedAllocator<int16_t>> pcm;
     read_all_frames(file.get(), info, sf_readf_short, pcm, where);
     audio.samples.resize(pcm.size());
     float* out = audio.samples.data();
     const int16_t* in = pcm.data();
 #pragma omp simd
     for (size_t i = 0; i < pcm.size(); ++i) out[i] = static_cast<float>(in[i]) * (1.0f / 32768.0f);
+    if (pcm.capacity() > kKeptSamples) decltype(pcm)().swap(pcm);
   } else {
     read_all_frames(file.get(), info, sf_readf_float, audio.samples, where);
     int finite = 1;
@@ -113,6 +115,13 @@ Audio read_audio(const std::string& path) {
     check(finite == 1, where, "non-finite sample values");
   }
   check(audio.frames() > 0, where, "no audio frames");
+}
+
+}  // namespace
+
+Audio read_audio(const std::string& path) {
+  Audio audio;
+  read_audio_into(path, audio);
   return audio;
 }
 
@@ -146,9 +155,22 @@ std::vector<float> resample(std::vector<float> mono, double from_rate, double to
 }
 
 std::vector<float> load_mono(const std::string& path, int sample_rate) {
-  Audio audio = read_audio(path);
+  std::vector<float> mono;
+  load_mono(path, sample_rate, mono);
+  return mono;
+}
+
+void load_mono(const std::string& path, int sample_rate, std::vector<float>& mono) {
+  Audio audio;
+  audio.samples = std::move(mono);
+  mono.clear();
+  read_audio_into(path, audio);
   const int rate = audio.sample_rate;
-  return resample(mix_to_mono(std::move(audio)), rate, sample_rate);
+  if (audio.channels == 1 && rate == sample_rate) {
+    mono = std::move(audio.samples);  // decoded in place: no copy
+  } else {
+    mono = resample(mix_to_mono(std::move(audio)), rate, sample_rate);
+  }
 }
 
 void write_wav(const std::string& path, const Audio& audio) {

@@ -209,6 +209,12 @@ void to_decibels(const float* power, float* decibels, int64_t count) {
 }
 
 MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
+  MelSpectrogram out;
+  compute(x, n, out);
+  return out;
+}
+
+void MelExtractor::compute(const float* x, int64_t n, MelSpectrogram& out) const {
   const std::string where = "MelExtractor::compute";
   check(n >= 1, where, "empty signal");
   const int64_t frames = frames_for(n);
@@ -224,7 +230,6 @@ MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
   FftwBuffer<float> packed = fftw_floats(2 * static_cast<int64_t>(n_fft));    // frame a + i frame b, windowed
   FftwBuffer<float> spectrum = fftw_floats(2 * static_cast<int64_t>(n_fft));  // its transform, interleaved
   std::vector<float> block(static_cast<size_t>(bins) * kBlockFrames);        // power, [bin][frame in block]
-  MelSpectrogram out;
   out.n_mels = n_mels;
   out.frames = frames;
   out.values.resize(static_cast<size_t>(n_mels * frames));
@@ -302,7 +307,6 @@ MelSpectrogram MelExtractor::compute(const float* x, int64_t n) const {
 #pragma omp simd
     for (int64_t i = 0; i < n_mels * frames; ++i) v[i] = std::max(v[i] - offset, floor);
   }
-  return out;
 }
 
 }  // namespace timbre::data

@@ -67,6 +67,8 @@ class MelExtractor {
   MelExtractor& operator=(const MelExtractor&) = delete;
 
   MelSpectrogram compute(const float* samples, int64_t count) const;
+  // The same into `out`, reusing the memory of out.values (one per thread for many clips).
+  void compute(const float* samples, int64_t count, MelSpectrogram& out) const;
   MelSpectrogram compute(const std::vector<float>& samples) const {
     return compute(samples.data(), static_cast<int64_t>(samples.size()));
   }
