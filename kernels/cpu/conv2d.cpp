@@ -84,18 +84,30 @@ struct Planes {
   const T* row(int64_t c, int64_t r) const { return data.data() + (c * rows + r) * cols; }
 
   // Copies sample x (in_h, in_w, in_c); the zero border stays as allocated.
+  // Reads x in order (one pass) and writes in_c sequential streams.
   void fill(const DirectGeometry& d, const T* x) {
-    for (int64_t c = 0; c < d.in_c; ++c)
-      for (int64_t ih = 0; ih < d.in_h; ++ih) {
-        const int64_t r = ih + d.pad_top;
-        if (r < 0 || r >= rows) continue;
-        T* dst = data.data() + (c * rows + r) * cols;
-        const T* src = x + ih * d.in_w * d.in_c + c;
-        for (int64_t iw = 0; iw < d.in_w; ++iw) {
-          const int64_t col = iw + d.pad_left;
-          if (col >= 0 && col < cols) dst[col] = src[iw * d.in_c];
-        }
+    const int64_t iw_begin = std::max<int64_t>(0, -d.pad_left), iw_end = std::min(d.in_w, cols - d.pad_left);
+    for (int64_t ih = 0; ih < d.in_h; ++ih) {
+      const int64_t r = ih + d.pad_top;
+      if (r < 0 || r >= rows || iw_begin >= iw_end) continue;
+      const T* src = x + ih * d.in_w * d.in_c;
+      T* dst = data.data() + r * cols + d.pad_left;
+      if (d.in_c == 1) {
+        std::copy(src + iw_begin, src + iw_end, dst + iw_begin);
+        continue;
       }
+      for (int64_t iw = iw_begin; iw < iw_end; ++iw)
+        for (int64_t c = 0; c < d.in_c; ++c) dst[c * rows * cols + iw] = src[iw * d.in_c + c];
+    }
+  }
+
+  // Sum of plane c (its zero border adds nothing).
+  double sum(int64_t c) const {
+    const T* p = data.data() + c * rows * cols;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < rows * cols; ++i) s += p[i];
+    return static_cast<double>(s);
   }
 };
 
@@ -245,8 +257,7 @@ void direct_weight_gradient(const DirectGeometry& d, int64_t batch, const T* x, 
       const T* gyn = gy + n * d.out_h * d.out_w * d.out_c;
       gp.fill(gy_layout, gyn);
       if (gb)
-        for (int64_t p = 0; p < d.out_h * d.out_w; ++p)
-          for (int64_t c = 0; c < d.out_c; ++c) gb_local[c] += gyn[p * d.out_c + c];
+        for (int64_t c = 0; c < d.out_c; ++c) gb_local[c] += gp.sum(c);
       if (!gw) continue;
       for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
         with_channel_block(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
