@@ -139,14 +139,22 @@ void direct_tile(const DirectGeometry& d, const Planes<T>& x, const T* w, const 
         }
       }
     }
+  // Pixel-major order for the channels-last output: through memory, which the
+  // compiler turns into whole-vector stores and strided reloads.
+  T bias[CO];
+  for (int c = 0; c < CO; ++c) bias[c] = b ? b[co0 + c] : T(0);
   const int64_t width = std::min(kLanes<T>, d.out_w - ow0);
   for (int r = 0; r < R && oh + r < d.out_h; ++r) {
+    alignas(64) T planar[CO][kLanes<T>];
+    for (int c = 0; c < CO; ++c) std::memcpy(planar[c], &acc[r][c], sizeof(Vec<T>));
     T* out = y + ((oh + r) * d.out_w + ow0) * d.out_c + co0;
+    if (width == kLanes<T> && d.out_c == CO && !accumulate) {
+      for (int64_t j = 0; j < kLanes<T>; ++j)
+        for (int c = 0; c < CO; ++c) out[j * CO + c] = planar[c][j] + bias[c];
+      continue;
+    }
     for (int64_t j = 0; j < width; ++j, out += d.out_c)
-      for (int c = 0; c < CO; ++c) {
-        const T v = acc[r][c][j] + (b ? b[co0 + c] : T(0));
-        out[c] = accumulate ? out[c] + v : v;
-      }
+      for (int c = 0; c < CO; ++c) out[c] = (accumulate ? out[c] : T(0)) + planar[c][j] + bias[c];
   }
 }
 
