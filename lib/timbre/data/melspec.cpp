@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -162,6 +163,7 @@ std::vector<float> mel_filterbank(int sample_rate, const MelOptions& o) {
 // block's frames as one vector, and its results land contiguously in the
 // (n_mels, frames) output. 8 frames of 1025 bins (32 KB) stay in L1.
 constexpr int kBlockFrames = 8;
+constexpr int kChains = 4;
 
 struct MelExtractor::Impl {
   fftwf_plan plan = nullptr;
@@ -279,11 +281,25 @@ void MelExtractor::compute(const float* x, int64_t n, MelSpectrogram& out) const
     for (int m = 0; m < n_mels; ++m) {
       const float* w = impl_->weights.data() + impl_->offset[m];
       const float* p = block.data() + static_cast<size_t>(impl_->first[m]) * kBlockFrames;
-      float sum[kBlockFrames] = {};
-      for (int i = 0; i < impl_->width[m]; ++i)
+      const int width = impl_->width[m];
+      // Four partial sums in flight: one chain of dependent additions would wait on each.
+      float partial[kChains][kBlockFrames] = {};
+      int i = 0;
+      for (; i + kChains <= width; i += kChains)
+        for (int c = 0; c < kChains; ++c)
 #pragma omp simd
-        for (int f = 0; f < kBlockFrames; ++f) sum[f] += w[i] * p[i * kBlockFrames + f];
-      std::copy(sum, sum + count, out.values.data() + m * frames + t0);
+          for (int f = 0; f < kBlockFrames; ++f) partial[c][f] += w[i + c] * p[(i + c) * kBlockFrames + f];
+      for (; i < width; ++i)
+#pragma omp simd
+        for (int f = 0; f < kBlockFrames; ++f) partial[0][f] += w[i] * p[i * kBlockFrames + f];
+      float sum[kBlockFrames];
+#pragma omp simd
+      for (int f = 0; f < kBlockFrames; ++f) sum[f] = (partial[0][f] + partial[1][f]) + (partial[2][f] + partial[3][f]);
+      float* dst = out.values.data() + m * frames + t0;
+      if (count == kBlockFrames)
+        std::memcpy(dst, sum, sizeof sum);  // one vector store, not a variable-length copy
+      else
+        std::copy(sum, sum + count, dst);
     }
   }
 
