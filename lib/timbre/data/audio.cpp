@@ -125,32 +125,56 @@ Audio read_audio(const std::string& path) {
   return audio;
 }
 
-std::vector<float> mix_to_mono(Audio audio) {
-  check(audio.channels >= 1, "mix_to_mono", "audio has ", audio.channels, " channels");
-  if (audio.channels == 1) return std::move(audio.samples);
-  const int64_t frames = audio.frames();
-  std::vector<float> mono(static_cast<size_t>(frames));
-  for (int64_t i = 0; i < frames; ++i) {
-    float sum = 0;
-    for (int c = 0; c < audio.channels; ++c) sum += audio.samples[i * audio.channels + c];
-    mono[i] = sum / static_cast<float>(audio.channels);
+namespace {
+
+// The mean over channels of interleaved samples written over the first
+// `frames` of them (each frame is read before anything overwrites it).
+void mix_down_in_place(float* s, int64_t frames, int channels) {
+  check(channels >= 1, "mix_to_mono", "audio has ", channels, " channels");
+  if (channels == 2) {
+    // Lane i reads 2i and 2i + 1, at or past every slot that this or an earlier vector writes.
+#pragma omp simd
+    for (int64_t i = 0; i < frames; ++i) s[i] = (s[2 * i] + s[2 * i + 1]) / 2.0f;
+  } else if (channels > 2) {
+    for (int64_t i = 0; i < frames; ++i) {
+      float sum = 0;
+      for (int c = 0; c < channels; ++c) sum += s[i * channels + c];
+      s[i] = sum / static_cast<float>(channels);
+    }
   }
-  return mono;
 }
 
-std::vector<float> resample(std::vector<float> mono, double from_rate, double to_rate) {
+// resample `count` mono samples into `out`, reusing its memory.
+void resample_into(const float* mono, size_t count, double from_rate, double to_rate, std::vector<float>& out) {
   check(from_rate > 0 && to_rate > 0, "resample", "sample rates must be positive, got ", from_rate, " -> ", to_rate);
-  if (from_rate == to_rate) return mono;
-  const size_t out_len = static_cast<size_t>(std::ceil(static_cast<double>(mono.size()) * to_rate / from_rate));
-  std::vector<float> out(out_len);
+  if (from_rate == to_rate) {
+    out.assign(mono, mono + count);
+    return;
+  }
+  out.resize(static_cast<size_t>(std::ceil(static_cast<double>(count) * to_rate / from_rate)));
   const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
   const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
   size_t done = 0;
-  const soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, mono.data(), mono.size(), nullptr, out.data(),
-                                        out.size(), &done, &io, &quality, nullptr);
+  const soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, mono, count, nullptr, out.data(), out.size(), &done,
+                                        &io, &quality, nullptr);
   check(err == nullptr, "resample", "soxr failed: ", err ? err : "");
   // librosa.resample(fix=True) pads or trims to exactly ceil(n * to / from) samples.
   std::fill(out.begin() + static_cast<int64_t>(done), out.end(), 0.0f);
+}
+
+}  // namespace
+
+std::vector<float> mix_to_mono(Audio audio) {
+  const int64_t frames = audio.frames();
+  mix_down_in_place(audio.samples.data(), frames, audio.channels);
+  audio.samples.resize(static_cast<size_t>(frames));
+  return std::move(audio.samples);
+}
+
+std::vector<float> resample(std::vector<float> mono, double from_rate, double to_rate) {
+  if (from_rate == to_rate && from_rate > 0) return mono;
+  std::vector<float> out;
+  resample_into(mono.data(), mono.size(), from_rate, to_rate, out);
   return out;
 }
 
@@ -161,16 +185,20 @@ std::vector<float> load_mono(const std::string& path, int sample_rate) {
 }
 
 void load_mono(const std::string& path, int sample_rate, std::vector<float>& mono) {
-  Audio audio;
-  audio.samples = std::move(mono);
-  mono.clear();
-  read_audio_into(path, audio);
-  const int rate = audio.sample_rate;
-  if (audio.channels == 1 && rate == sample_rate) {
-    mono = std::move(audio.samples);  // decoded in place: no copy
+  // Decoded and mixed down in a buffer of this thread's, kept at its decoded
+  // size (growing it back would zero-fill); mono audio at the wanted rate trades
+  // places with `mono`, so that both buffers live on for the next file.
+  thread_local Audio decoded;
+  read_audio_into(path, decoded);
+  const int64_t frames = decoded.frames();
+  mix_down_in_place(decoded.samples.data(), frames, decoded.channels);
+  if (decoded.sample_rate == sample_rate) {
+    decoded.samples.resize(static_cast<size_t>(frames));
+    std::swap(mono, decoded.samples);
   } else {
-    mono = resample(mix_to_mono(std::move(audio)), rate, sample_rate);
+    resample_into(decoded.samples.data(), static_cast<size_t>(frames), decoded.sample_rate, sample_rate, mono);
   }
+  if (decoded.samples.capacity() > kKeptSamples) std::vector<float>().swap(decoded.samples);
 }
 
 void write_wav(const std::string& path, const Audio& audio) {
