@@ -20,39 +20,22 @@
 #endif
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
 namespace timbre::kernels::cpu {
 
 namespace {
 // ------------------------------------------------------------------ direct
-template <class T>
-struct Simd;
-template <>
-struct Simd<float> {
-  typedef float type __attribute__((vector_size(64)));
-};
-template <>
-struct Simd<double> {
-  typedef double type __attribute__((vector_size(64)));
-};
-template <class T>
-using Vec = typename Simd<T>::type;
-template <class T>
-constexpr int64_t kLanes = static_cast<int64_t>(sizeof(Vec<T>) / sizeof(T));
+using simd::kLanes;
+using simd::load;
+using simd::Vec;
 // Output channels held in registers at once; more are done in blocks of this size.
 constexpr int kChannelBlock = 8;
 // Largest channel counts the direct path takes; wider layers suit a GEMM.
 constexpr int64_t kDirectMaxChannels = 16;
 // Most output rows the forward computes at once (kRowBlock<1>).
 constexpr int64_t kMaxRowBlock = 8;
-
-template <class T>
-Vec<T> load(const T* p) {
-  Vec<T> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 template <class T>
 T horizontal_sum(const Vec<T>& v) {

@@ -14,6 +14,7 @@
 #endif
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
 namespace timbre::kernels::cpu {
@@ -71,6 +72,59 @@ void gemm_in_blocks(bool split_rows, bool trans_a, bool trans_b, int64_t m, int6
   }
 }
 
+// z (rows, G) += h (rows, u) . w (u, G), w row-major, for the recurrent step.
+// The weights are read in place: they are the same at every step, and a
+// general GEMM would pack them again at each call. Register tiles of R rows x
+// 4 vectors of columns; column counts that are not whole tiles go to gemm.
+template <class T, int R>
+void recurrent_tile(int64_t u, int64_t G, const T* h, const T* w, T* z) {
+  using simd::Vec;
+  constexpr int64_t L = simd::kLanes<T>;
+  Vec<T> acc[R][4];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) acc[r][v] = simd::load(z + r * G + v * L);
+  for (int64_t k = 0; k < u; ++k) {
+    const T* wk = w + k * G;
+    const Vec<T> b0 = simd::load(wk), b1 = simd::load(wk + L), b2 = simd::load(wk + 2 * L),
+                 b3 = simd::load(wk + 3 * L);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const T a = h[r * u + k];
+      acc[r][0] += b0 * a;
+      acc[r][1] += b1 * a;
+      acc[r][2] += b2 * a;
+      acc[r][3] += b3 * a;
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) simd::store(z + r * G + v * L, acc[r][v]);
+}
+
+template <class T>
+void recurrent_gemm(int64_t rows, int64_t u, int64_t G, const T* h, const T* w, T* z) {
+  constexpr int64_t panel = 4 * simd::kLanes<T>;
+  if (G % panel != 0) return gemm<T>(false, false, rows, G, u, T(1), h, u, w, G, T(1), z, G);
+  constexpr int kRows = 6;
+  for (int64_t j0 = 0; j0 < G; j0 += panel) {
+    int64_t r = 0;
+    for (; r + kRows <= rows; r += kRows) recurrent_tile<T, kRows>(u, G, h + r * u, w + j0, z + r * G + j0);
+    const T* hr = h + r * u;
+    T* zr = z + r * G + j0;
+    switch (rows - r) {
+      case 5: recurrent_tile<T, 5>(u, G, hr, w + j0, zr); break;
+      case 4: recurrent_tile<T, 4>(u, G, hr, w + j0, zr); break;
+      case 3: recurrent_tile<T, 3>(u, G, hr, w + j0, zr); break;
+      case 2: recurrent_tile<T, 2>(u, G, hr, w + j0, zr); break;
+      case 1: recurrent_tile<T, 1>(u, G, hr, w + j0, zr); break;
+      default: break;
+    }
+  }
+}
+
 // The input step read at reading position s.
 int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
 
@@ -125,8 +179,7 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       T* z = gates + s * N * G;
       const T* h_prev = hidden + s * N * u;
       if (s > 0)
-        gemm<T>(false, false, end - begin, G, u, T(1), h_prev + begin * u, u, recurrent_kernel, G, T(1),
-                z + begin * G, G);
+        recurrent_gemm<T>(end - begin, u, G, h_prev + begin * u, recurrent_kernel, z + begin * G);
       for (int64_t n = begin; n < end; ++n) {
         Vec<T> i(z + n * G, u), f(z + n * G + u, u), candidate(z + n * G + 2 * u, u), o(z + n * G + 3 * u, u);
         i = (i + bi).logistic();
