@@ -1,8 +1,8 @@
 // Conv2D, channels-last, two algorithms behind one pair of kernels:
 // - direct: stride 1 and few channels (every seed model's convolutions: 1 or 8
 //   in, 3 to 8 out). Each sample is copied once into zero-padded planes, one
-//   per input channel, and a tile of 64 bytes of one output row is computed for
-//   up to 8 output channels held in vector registers. im2col + GEMM would spend
+//   per input channel, and register tiles (a few output rows x 64 bytes of
+//   columns x up to 8 output channels) are accumulated. im2col + GEMM would spend
 //   its time copying K-times-duplicated columns and run a GEMM with N = Cout,
 //   far too narrow for a GEMM kernel to reach its rate.
 // - im2col + GEMM over chunks of the batch for everything else. Column layout:
