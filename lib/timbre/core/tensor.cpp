@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "kernels/dispatch.h"
-
 namespace timbre {
 
 namespace {
@@ -21,18 +19,12 @@ void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t
 }  // namespace
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  // Filled where it lives: on the host with one thread (no OpenMP region, so
-  // creating a tensor stays safe in a child process after fork()), on a GPU
-  // by the fill kernel instead of a host buffer and a copy.
-  Tensor t = empty(shape, dtype, device);
-  visit_dtype(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    if (device.is_cpu())
-      std::fill_n(t.data<T>(), t.numel(), static_cast<T>(value));
-    else
-      TIMBRE_DISPATCH(device, fill, t.numel(), static_cast<T>(value), t.data<T>());
+  Tensor host = empty(shape, dtype, Device::cpu());
+  visit_dtype(dtype, [&](auto t) {
+    using T = decltype(t);
+    std::fill_n(host.data<T>(), host.numel(), static_cast<T>(value));
   });
-  return t;
+  return device.is_cpu() ? host : host.to(device);
 }
 
 template <class T>
