@@ -53,7 +53,10 @@ def run_benchmark(binary, threads, flt, repetitions):
     out = subprocess.run([binary, f"--benchmark_filter={flt}", "--benchmark_format=json",
                           f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true"],
                          env=env, check=True, capture_output=True, text=True).stdout
-    return {b["run_name"]: b for b in json.loads(out)["benchmarks"] if b.get("aggregate_name") == "median"}
+    benchmarks = json.loads(out)["benchmarks"]
+    medians = {b["run_name"]: b for b in benchmarks if b.get("aggregate_name") == "median"}
+    # One repetition reports no aggregates: the single run is the median.
+    return medians or {b["run_name"]: b for b in benchmarks if b.get("run_type", "iteration") == "iteration"}
 
 
 def main():
@@ -64,6 +67,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="also write all figures to this file")
     args = parser.parse_args()
+    if args.repeats < 1 or any(t < 1 for t in args.threads):
+        parser.error("--repeats and --threads must be >= 1")
     python = python_with_peers(args.python)
     bench = Path(args.build) / "bench"
     rows = []
