@@ -153,6 +153,8 @@ TEST_CASE("resample keeps length ceil(n * to / from) and rejects bad rates", "[a
   CHECK(resample(x, 16000, 22050).size() == 1380);
   CHECK(resample(x, 22050, 22050) == x);
   CHECK_THROWS_WITH(resample(x, 0, 22050), Catch::Contains("sample rates must be positive"));
+  CHECK_THROWS_WITH(resample(x, 4, 22050), Catch::Contains("differ by more than a factor of 256"));
+  CHECK_THROWS_WITH(resample(x, 22050, 8), Catch::Contains("differ by more than a factor of 256"));
 }
 
 TEST_CASE("bad audio files give errors naming the file and the problem", "[audio][bad-input]") {
@@ -184,6 +186,10 @@ TEST_CASE("bad audio files give errors naming the file and the problem", "[audio
   CHECK_THROWS_WITH(read_audio(dir / "text.wav"), Catch::Contains("text.wav") && Catch::Contains("cannot decode"));
   timbre::testing::write_text(dir / "empty.au", "");
   CHECK_THROWS_WITH(read_audio(dir / "empty.au"), Catch::Contains("empty.au"));
+  // A header claiming 4 Hz (found by fuzz_audio: resampling it to 22050 Hz asked for gigabytes).
+  write_wav(dir / "four_hertz.wav", tone(1, 0.001), 4);
+  CHECK_THROWS_WITH(read_audio(dir / "four_hertz.wav"),
+                    Catch::Contains("four_hertz.wav") && Catch::Contains("sample rate 4 Hz is outside"));
   // The whole file is still fine.
   CHECK(read_audio(dir / "good.wav").frames() == static_cast<int64_t>(good_size - 44) / 2);
 }

@@ -90,6 +90,8 @@ void read_audio_into(const std::string& path, Audio& audio) {
   check(file != nullptr, where, "cannot decode: ", sf_strerror(nullptr));
   check(info.channels >= 1 && info.samplerate >= 1, where, "invalid header: ", info.channels, " channels at ",
         info.samplerate, " Hz");
+  check(info.samplerate >= kMinSampleRate && info.samplerate <= kMaxSampleRate, where, "sample rate ",
+        info.samplerate, " Hz is outside the supported ", kMinSampleRate, " to ", kMaxSampleRate, " Hz");
   const std::string truncation = truncation_in_log(file.get());
   check(truncation.empty(), where, truncation);
 
@@ -147,6 +149,8 @@ void mix_down_in_place(float* s, int64_t frames, int channels) {
 // resample `count` mono samples into `out`, reusing its memory.
 void resample_into(const float* mono, size_t count, double from_rate, double to_rate, std::vector<float>& out) {
   check(from_rate > 0 && to_rate > 0, "resample", "sample rates must be positive, got ", from_rate, " -> ", to_rate);
+  check(to_rate <= from_rate * kMaxResampleRatio && from_rate <= to_rate * kMaxResampleRatio, "resample",
+        "rates ", from_rate, " -> ", to_rate, " Hz differ by more than a factor of ", kMaxResampleRatio);
   if (from_rate == to_rate) {
     out.assign(mono, mono + count);
     return;

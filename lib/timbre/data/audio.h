@@ -18,9 +18,15 @@ struct Audio {
   int64_t frames() const { return channels > 0 ? static_cast<int64_t>(samples.size()) / channels : 0; }
 };
 
+// Sample rates read_audio accepts, and the largest ratio resample bridges: a header
+// claiming, say, 4 Hz would otherwise ask the resampler for thousands of output
+// samples per input sample (gigabytes from a small file).
+inline constexpr int kMinSampleRate = 1000, kMaxSampleRate = 1'000'000;
+inline constexpr double kMaxResampleRatio = 256;
+
 // Decodes a whole file. Throws timbre::Error when the file is missing,
-// unreadable, of an unknown format, or truncated (the header promises more
-// audio than the file holds).
+// unreadable, of an unknown format, truncated (the header promises more
+// audio than the file holds), or at a sample rate outside the range above.
 Audio read_audio(const std::string& path);
 
 // The mean over channels of interleaved audio, as librosa.to_mono (mono audio is moved, not copied).
