@@ -186,6 +186,17 @@ TEST_CASE("gradcheck lstm", "[gradcheck][lstm]") {
     }
 }
 
+TEST_CASE("gradcheck lstm at widths of the register-tiled step GEMMs", "[gradcheck][lstm]") {
+  // 56 units in float64 (8 lanes): the backward step's GEMM runs panels of 4, 2
+  // and 1 vectors, the forward's of 4; 7 rows: a tile of 6 and one of 1.
+  const Dims d{7, 3, 2, 56};
+  const LstmInputs in = random_inputs(d, 35);
+  auto r = gradcheck([&](auto& t) { return ops::lstm(t[0], t[1], t[2], t[3], {true, false}); },
+                     {in.x, in.kernel, in.recurrent_kernel, in.bias});
+  INFO(r.report);
+  CHECK(r.ok);
+}
+
 TEST_CASE("gradcheck lstm through a reused workspace", "[gradcheck][lstm]") {
   const Dims d{2, 5, 2, 3};
   const LstmInputs in = random_inputs(d, 41);

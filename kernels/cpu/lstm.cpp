@@ -72,57 +72,69 @@ void gemm_in_blocks(bool split_rows, bool trans_a, bool trans_b, int64_t m, int6
   }
 }
 
-// z (rows, G) += h (rows, u) . w (u, G), w row-major, for the recurrent step.
-// The weights are read in place: they are the same at every step, and a
-// general GEMM would pack them again at each call. Register tiles of R rows x
-// 4 vectors of columns; column counts that are not whole tiles go to gemm.
-template <class T, int R>
-void recurrent_tile(int64_t u, int64_t G, const T* h, const T* w, T* z) {
+// c (rows, n) += a (rows, k) . b (k, n), all row-major, for the per-step GEMMs
+// of the recurrence. b (the recurrent weights, or their transpose) is read in
+// place: it is the same at every step, and a general GEMM would pack it again
+// at each call. Register tiles of R rows x V vectors of columns.
+template <class T, int R, int V>
+void register_tile(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
   using simd::Vec;
   constexpr int64_t L = simd::kLanes<T>;
-  Vec<T> acc[R][4];
+  Vec<T> acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) acc[r][v] = simd::load(z + r * G + v * L);
-  for (int64_t k = 0; k < u; ++k) {
-    const T* wk = w + k * G;
-    const Vec<T> b0 = simd::load(wk), b1 = simd::load(wk + L), b2 = simd::load(wk + 2 * L),
-                 b3 = simd::load(wk + 3 * L);
+    for (int v = 0; v < V; ++v) acc[r][v] = simd::load(c + r * ldc + v * L);
+  for (int64_t p = 0; p < k; ++p) {
+    const T* bp = b + p * ldb;
+    Vec<T> bv[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) bv[v] = simd::load(bp + v * L);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const T a = h[r * u + k];
-      acc[r][0] += b0 * a;
-      acc[r][1] += b1 * a;
-      acc[r][2] += b2 * a;
-      acc[r][3] += b3 * a;
+      const T ar = a[r * lda + p];
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[r][v] += bv[v] * ar;
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) simd::store(z + r * G + v * L, acc[r][v]);
+    for (int v = 0; v < V; ++v) simd::store(c + r * ldc + v * L, acc[r][v]);
 }
 
-template <class T>
-void recurrent_gemm(int64_t rows, int64_t u, int64_t G, const T* h, const T* w, T* z) {
-  constexpr int64_t panel = 4 * simd::kLanes<T>;
-  if (G % panel != 0) return gemm<T>(false, false, rows, G, u, T(1), h, u, w, G, T(1), z, G);
+// One column panel of V vectors over all rows: tiles of 6 rows, then the rest.
+template <class T, int V>
+void register_panel(int64_t rows, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
   constexpr int kRows = 6;
-  for (int64_t j0 = 0; j0 < G; j0 += panel) {
-    int64_t r = 0;
-    for (; r + kRows <= rows; r += kRows) recurrent_tile<T, kRows>(u, G, h + r * u, w + j0, z + r * G + j0);
-    const T* hr = h + r * u;
-    T* zr = z + r * G + j0;
-    switch (rows - r) {
-      case 5: recurrent_tile<T, 5>(u, G, hr, w + j0, zr); break;
-      case 4: recurrent_tile<T, 4>(u, G, hr, w + j0, zr); break;
-      case 3: recurrent_tile<T, 3>(u, G, hr, w + j0, zr); break;
-      case 2: recurrent_tile<T, 2>(u, G, hr, w + j0, zr); break;
-      case 1: recurrent_tile<T, 1>(u, G, hr, w + j0, zr); break;
-      default: break;
-    }
+  int64_t r = 0;
+  for (; r + kRows <= rows; r += kRows) register_tile<T, kRows, V>(k, a + r * lda, lda, b, ldb, c + r * ldc, ldc);
+  a += r * lda;
+  c += r * ldc;
+  switch (rows - r) {
+    case 5: register_tile<T, 5, V>(k, a, lda, b, ldb, c, ldc); break;
+    case 4: register_tile<T, 4, V>(k, a, lda, b, ldb, c, ldc); break;
+    case 3: register_tile<T, 3, V>(k, a, lda, b, ldb, c, ldc); break;
+    case 2: register_tile<T, 2, V>(k, a, lda, b, ldb, c, ldc); break;
+    case 1: register_tile<T, 1, V>(k, a, lda, b, ldb, c, ldc); break;
+    default: break;
   }
+}
+
+// c (rows, n) += a (rows, k) . b (k, n): panels of 4 vectors, then one of 2 and
+// one of 1 for what is left; widths that are not whole vectors go to gemm.
+template <class T>
+void recurrent_gemm(int64_t rows, int64_t k, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                    int64_t ldc) {
+  constexpr int64_t L = simd::kLanes<T>;
+  if (n % L != 0) return gemm<T>(false, false, rows, n, k, T(1), a, lda, b, ldb, T(1), c, ldc);
+  int64_t j = 0;
+  for (; j + 4 * L <= n; j += 4 * L) register_panel<T, 4>(rows, k, a, lda, b + j, ldb, c + j, ldc);
+  if (j + 2 * L <= n) {
+    register_panel<T, 2>(rows, k, a, lda, b + j, ldb, c + j, ldc);
+    j += 2 * L;
+  }
+  if (j < n) register_panel<T, 1>(rows, k, a, lda, b + j, ldb, c + j, ldc);
 }
 
 // The input step read at reading position s.
@@ -179,7 +191,7 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       T* z = gates + s * N * G;
       const T* h_prev = hidden + s * N * u;
       if (s > 0)
-        recurrent_gemm<T>(end - begin, u, G, h_prev + begin * u, recurrent_kernel, z + begin * G);
+        recurrent_gemm<T>(end - begin, u, G, h_prev + begin * u, u, recurrent_kernel, G, z + begin * G, G);
       for (int64_t n = begin; n < end; ++n) {
         Vec<T> i(z + n * G, u), f(z + n * G + u, u), candidate(z + n * G + 2 * u, u), o(z + n * G + 3 * u, u);
         i = (i + bi).logistic();
@@ -214,6 +226,10 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
   T* dhidden = scratch + l.dhidden;
   T* dcells = scratch + l.dcells;
 
+  // The step's GEMM reads the recurrent kernel transposed, (G, u): transposed once here.
+  std::vector<T> recurrent_kernel_t(static_cast<size_t>(G * u));
+  for (int64_t j = 0; j < u; ++j)
+    for (int64_t c = 0; c < G; ++c) recurrent_kernel_t[c * u + j] = recurrent_kernel[j * G + c];
   // Each block sums its own bias gradient; the blocks' sums are added in block order (deterministic).
   const int64_t blocks = row_blocks(g);
   std::vector<T> bias_sums(gbias ? static_cast<size_t>(blocks * G) : 0, T(0));
@@ -231,8 +247,8 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
           dh.setZero();
       }
       if (s < g.steps - 1)
-        gemm<T>(false, true, end - begin, u, G, T(1), dgates + ((s + 1) * N + begin) * G, G, recurrent_kernel, G,
-                T(1), dhidden + begin * u, u);
+        recurrent_gemm<T>(end - begin, G, u, dgates + ((s + 1) * N + begin) * G, G, recurrent_kernel_t.data(), u,
+                          dhidden + begin * u, u);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
         const T* a = gates + row * G;
