@@ -124,7 +124,7 @@ void register_panel(int64_t rows, int64_t k, const T* a, int64_t lda, const T* b
 // c (rows, n) += a (rows, k) . b (k, n): panels of 4 vectors, then one of 2 and
 // one of 1 for what is left; widths that are not whole vectors go to gemm.
 template <class T>
-void recurrent_gemm(int64_t rows, int64_t k, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+void step_gemm(int64_t rows, int64_t k, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                     int64_t ldc) {
   constexpr int64_t L = simd::kLanes<T>;
   if (n % L != 0) return gemm<T>(false, false, rows, n, k, T(1), a, lda, b, ldb, T(1), c, ldc);
@@ -135,6 +135,13 @@ void recurrent_gemm(int64_t rows, int64_t k, int64_t n, const T* a, int64_t lda,
     j += 2 * L;
   }
   if (j < n) register_panel<T, 1>(rows, k, a, lda, b + j, ldb, c + j, ldc);
+}
+
+// dst (cols, rows) = src (rows, cols)^T, both row-major.
+template <class T>
+void transpose(int64_t rows, int64_t cols, const T* src, T* dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
 }
 
 // The input step read at reading position s.
@@ -191,7 +198,7 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       T* z = gates + s * N * G;
       const T* h_prev = hidden + s * N * u;
       if (s > 0)
-        recurrent_gemm<T>(end - begin, u, G, h_prev + begin * u, u, recurrent_kernel, G, z + begin * G, G);
+        step_gemm<T>(end - begin, u, G, h_prev + begin * u, u, recurrent_kernel, G, z + begin * G, G);
       for (int64_t n = begin; n < end; ++n) {
         Vec<T> i(z + n * G, u), f(z + n * G + u, u), candidate(z + n * G + 2 * u, u), o(z + n * G + 3 * u, u);
         i = (i + bi).logistic();
@@ -230,10 +237,17 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
   std::vector<T> recurrent_kernel_t(static_cast<size_t>(G * u));
   for (int64_t j = 0; j < u; ++j)
     for (int64_t c = 0; c < G; ++c) recurrent_kernel_t[c * u + j] = recurrent_kernel[j * G + c];
-  // Each block sums its own bias gradient; the blocks' sums are added in block order (deterministic).
-  const int64_t blocks = row_blocks(g);
-  std::vector<T> bias_sums(gbias ? static_cast<size_t>(blocks * G) : 0, T(0));
+  // Each block sums its own weight and bias gradients step by step, while the
+  // step's gate gradients are in cache; the blocks' sums are then added in
+  // block order (deterministic). Per block: [bias (G) | recurrent (u, G) | kernel (F, G)].
+  const int64_t blocks = row_blocks(g), F = g.features, sums_size = G + u * G + F * G;
+  std::vector<T> sums(static_cast<size_t>(blocks * sums_size), T(0));
   for_row_blocks(N, blocks, [&](int64_t block, int64_t begin, int64_t end) {
+    const int64_t block_rows = end - begin;
+    T* bias_sum = sums.data() + block * sums_size;
+    T* recurrent_sum = bias_sum + G;
+    T* kernel_sum = recurrent_sum + u * G;
+    std::vector<T> transposed(static_cast<size_t>(std::max(u, F) * block_rows));
     std::fill(dcells + begin * u, dcells + end * u, T(0));
     for (int64_t s = g.steps - 1; s >= 0; --s) {
       // dh = upstream gradient of this step's output + dz_{s+1} . recurrent_kernel^T
@@ -247,7 +261,7 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
           dh.setZero();
       }
       if (s < g.steps - 1)
-        recurrent_gemm<T>(end - begin, G, u, dgates + ((s + 1) * N + begin) * G, G, recurrent_kernel_t.data(), u,
+        step_gemm<T>(end - begin, G, u, dgates + ((s + 1) * N + begin) * G, G, recurrent_kernel_t.data(), u,
                           dhidden + begin * u, u);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
@@ -262,17 +276,27 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
         Vec<T>(dz + 2 * u, u) = dcell * i * (T(1) - candidate.square());
         Vec<T>(dz + 3 * u, u) = dh * tanh_cell * o * (T(1) - o);
         dcell *= f;
-        if (gbias) Vec<T>(bias_sums.data() + block * G, G) += ConstVec<T>(dz, G);
+        if (gbias) Vec<T>(bias_sum, G) += ConstVec<T>(dz, G);
+      }
+      // kernel += x_s^T . dz_s and recurrent_kernel += h_{s-1}^T . dz_s (hidden
+      // slot s is the state step s read; zero at s = 0).
+      const T* dz = dgates + (s * N + begin) * G;
+      if (gkernel) {
+        transpose(block_rows, F, inputs + (s * N + begin) * F, transposed.data());
+        step_gemm<T>(F, block_rows, G, transposed.data(), block_rows, dz, G, kernel_sum, G);
+      }
+      if (grecurrent_kernel && s > 0) {
+        transpose(block_rows, u, hidden + (s * N + begin) * u, transposed.data());
+        step_gemm<T>(u, block_rows, G, transposed.data(), block_rows, dz, G, recurrent_sum, G);
       }
     }
   });
-  if (gbias)
-    for (int64_t b = 0; b < blocks; ++b) Vec<T>(gbias, G) += ConstVec<T>(bias_sums.data() + b * G, G);
-  // Weight gradients over all steps at once; hidden slot s is the state step s read.
-  if (grecurrent_kernel)
-    gemm_in_blocks<T>(false, true, false, u, G, rows, hidden, u, dgates, G, T(1), grecurrent_kernel, G);
-  if (gkernel)
-    gemm_in_blocks<T>(false, true, false, g.features, G, rows, inputs, g.features, dgates, G, T(1), gkernel, G);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const T* bias_sum = sums.data() + b * sums_size;
+    if (gbias) Vec<T>(gbias, G) += ConstVec<T>(bias_sum, G);
+    if (grecurrent_kernel) Vec<T>(grecurrent_kernel, u * G) += ConstVec<T>(bias_sum + G, u * G);
+    if (gkernel) Vec<T>(gkernel, F * G) += ConstVec<T>(bias_sum + G + u * G, F * G);
+  }
   if (gx) {
     T* dinputs = scratch + l.dinputs;
     gemm_in_blocks<T>(true, false, true, rows, g.features, G, dgates, G, kernel, G, T(0), dinputs, g.features);
