@@ -72,12 +72,25 @@ void gemm_in_blocks(bool split_rows, bool trans_a, bool trans_b, int64_t m, int6
   }
 }
 
-// c (rows, n) += a (rows, k) . b (k, n), all row-major, for the per-step GEMMs
-// of the recurrence. b (the recurrent weights, or their transpose) is read in
-// place: it is the same at every step, and a general GEMM would pack it again
-// at each call. Register tiles of R rows x V vectors of columns.
+// The left operand of step_gemm: element (r, p) at data[r * row_stride + p * step_stride],
+// so a matrix and a transposed one are read alike.
+template <class T>
+struct LeftOperand {
+  const T* data;
+  int64_t row_stride, step_stride;
+  LeftOperand rows_from(int64_t r) const { return {data + r * row_stride, row_stride, step_stride}; }
+};
+template <class T>
+LeftOperand<T> plain(const T* a, int64_t lda) { return {a, lda, 1}; }
+template <class T>
+LeftOperand<T> transposed(const T* a, int64_t lda) { return {a, 1, lda}; }
+
+// c (rows, n) += a (rows, k) . b (k, n), b and c row-major, for the GEMMs of
+// one time step. b (the weights, or their transpose) is read in place: it is
+// the same at every step, and a general GEMM would pack it again at each call.
+// Register tiles of R rows x V vectors of columns.
 template <class T, int R, int V>
-void register_tile(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
+void register_tile(int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc) {
   using simd::Vec;
   constexpr int64_t L = simd::kLanes<T>;
   Vec<T> acc[R][V];
@@ -87,12 +100,13 @@ void register_tile(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, 
     for (int v = 0; v < V; ++v) acc[r][v] = simd::load(c + r * ldc + v * L);
   for (int64_t p = 0; p < k; ++p) {
     const T* bp = b + p * ldb;
+    const T* ap = a.data + p * a.step_stride;
     Vec<T> bv[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) bv[v] = simd::load(bp + v * L);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const T ar = a[r * lda + p];
+      const T ar = ap[r * a.row_stride];
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[r][v] += bv[v] * ar;
     }
@@ -105,18 +119,18 @@ void register_tile(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, 
 
 // One column panel of V vectors over all rows: tiles of 6 rows, then the rest.
 template <class T, int V>
-void register_panel(int64_t rows, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
+void register_panel(int64_t rows, int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc) {
   constexpr int kRows = 6;
   int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) register_tile<T, kRows, V>(k, a + r * lda, lda, b, ldb, c + r * ldc, ldc);
-  a += r * lda;
+  for (; r + kRows <= rows; r += kRows) register_tile<T, kRows, V>(k, a.rows_from(r), b, ldb, c + r * ldc, ldc);
+  a = a.rows_from(r);
   c += r * ldc;
   switch (rows - r) {
-    case 5: register_tile<T, 5, V>(k, a, lda, b, ldb, c, ldc); break;
-    case 4: register_tile<T, 4, V>(k, a, lda, b, ldb, c, ldc); break;
-    case 3: register_tile<T, 3, V>(k, a, lda, b, ldb, c, ldc); break;
-    case 2: register_tile<T, 2, V>(k, a, lda, b, ldb, c, ldc); break;
-    case 1: register_tile<T, 1, V>(k, a, lda, b, ldb, c, ldc); break;
+    case 5: register_tile<T, 5, V>(k, a, b, ldb, c, ldc); break;
+    case 4: register_tile<T, 4, V>(k, a, b, ldb, c, ldc); break;
+    case 3: register_tile<T, 3, V>(k, a, b, ldb, c, ldc); break;
+    case 2: register_tile<T, 2, V>(k, a, b, ldb, c, ldc); break;
+    case 1: register_tile<T, 1, V>(k, a, b, ldb, c, ldc); break;
     default: break;
   }
 }
@@ -124,24 +138,20 @@ void register_panel(int64_t rows, int64_t k, const T* a, int64_t lda, const T* b
 // c (rows, n) += a (rows, k) . b (k, n): panels of 4 vectors, then one of 2 and
 // one of 1 for what is left; widths that are not whole vectors go to gemm.
 template <class T>
-void step_gemm(int64_t rows, int64_t k, int64_t n, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-                    int64_t ldc) {
+void step_gemm(int64_t rows, int64_t k, int64_t n, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc) {
   constexpr int64_t L = simd::kLanes<T>;
-  if (n % L != 0) return gemm<T>(false, false, rows, n, k, T(1), a, lda, b, ldb, T(1), c, ldc);
+  if (n % L != 0) {
+    const bool trans_a = a.step_stride != 1;
+    return gemm<T>(trans_a, false, rows, n, k, T(1), a.data, trans_a ? a.step_stride : a.row_stride, b, ldb, T(1),
+                   c, ldc);
+  }
   int64_t j = 0;
-  for (; j + 4 * L <= n; j += 4 * L) register_panel<T, 4>(rows, k, a, lda, b + j, ldb, c + j, ldc);
+  for (; j + 4 * L <= n; j += 4 * L) register_panel<T, 4>(rows, k, a, b + j, ldb, c + j, ldc);
   if (j + 2 * L <= n) {
-    register_panel<T, 2>(rows, k, a, lda, b + j, ldb, c + j, ldc);
+    register_panel<T, 2>(rows, k, a, b + j, ldb, c + j, ldc);
     j += 2 * L;
   }
-  if (j < n) register_panel<T, 1>(rows, k, a, lda, b + j, ldb, c + j, ldc);
-}
-
-// dst (cols, rows) = src (rows, cols)^T, both row-major.
-template <class T>
-void transpose(int64_t rows, int64_t cols, const T* src, T* dst) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+  if (j < n) register_panel<T, 1>(rows, k, a, b + j, ldb, c + j, ldc);
 }
 
 // The input step read at reading position s.
@@ -198,7 +208,7 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       T* z = gates + s * N * G;
       const T* h_prev = hidden + s * N * u;
       if (s > 0)
-        step_gemm<T>(end - begin, u, G, h_prev + begin * u, u, recurrent_kernel, G, z + begin * G, G);
+        step_gemm<T>(end - begin, u, G, plain(h_prev + begin * u, u), recurrent_kernel, G, z + begin * G, G);
       for (int64_t n = begin; n < end; ++n) {
         Vec<T> i(z + n * G, u), f(z + n * G + u, u), candidate(z + n * G + 2 * u, u), o(z + n * G + 3 * u, u);
         i = (i + bi).logistic();
@@ -247,7 +257,6 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
     T* bias_sum = sums.data() + block * sums_size;
     T* recurrent_sum = bias_sum + G;
     T* kernel_sum = recurrent_sum + u * G;
-    std::vector<T> transposed(static_cast<size_t>(std::max(u, F) * block_rows));
     std::fill(dcells + begin * u, dcells + end * u, T(0));
     for (int64_t s = g.steps - 1; s >= 0; --s) {
       // dh = upstream gradient of this step's output + dz_{s+1} . recurrent_kernel^T
@@ -261,8 +270,8 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
           dh.setZero();
       }
       if (s < g.steps - 1)
-        step_gemm<T>(end - begin, G, u, dgates + ((s + 1) * N + begin) * G, G, recurrent_kernel_t.data(), u,
-                          dhidden + begin * u, u);
+        step_gemm<T>(end - begin, G, u, plain(dgates + ((s + 1) * N + begin) * G, G), recurrent_kernel_t.data(), u,
+                     dhidden + begin * u, u);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
         const T* a = gates + row * G;
@@ -281,14 +290,9 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
       // kernel += x_s^T . dz_s and recurrent_kernel += h_{s-1}^T . dz_s (hidden
       // slot s is the state step s read; zero at s = 0).
       const T* dz = dgates + (s * N + begin) * G;
-      if (gkernel) {
-        transpose(block_rows, F, inputs + (s * N + begin) * F, transposed.data());
-        step_gemm<T>(F, block_rows, G, transposed.data(), block_rows, dz, G, kernel_sum, G);
-      }
-      if (grecurrent_kernel && s > 0) {
-        transpose(block_rows, u, hidden + (s * N + begin) * u, transposed.data());
-        step_gemm<T>(u, block_rows, G, transposed.data(), block_rows, dz, G, recurrent_sum, G);
-      }
+      if (gkernel) step_gemm<T>(F, block_rows, G, transposed(inputs + (s * N + begin) * F, F), dz, G, kernel_sum, G);
+      if (grecurrent_kernel && s > 0)
+        step_gemm<T>(u, block_rows, G, transposed(hidden + (s * N + begin) * u, u), dz, G, recurrent_sum, G);
     }
   });
   for (int64_t b = 0; b < blocks; ++b) {
