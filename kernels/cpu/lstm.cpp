@@ -154,27 +154,19 @@ void step_gemm(int64_t rows, int64_t k, int64_t n, LeftOperand<T> a, const T* b,
   if (j < n) register_panel<T, 1>(rows, k, a, b + j, ldb, c + j, ldc);
 }
 
+// (cols, rows) = src (rows, cols)^T, both row-major.
+template <class T>
+std::vector<T> transpose(int64_t rows, int64_t cols, const T* src) {
+  std::vector<T> dst(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+  return dst;
+}
+
 // The input step read at reading position s.
 int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
 
-// Rows (s, n) of a time-major buffer in reading order -> rows (n, t) of a
-// batch-major tensor: dst = src, or dst += src when accumulate.
-template <class T>
-void time_major_to_batch_major(const LstmGeometry& g, int64_t width, const T* src, T* dst, bool accumulate) {
-  const int64_t rows = g.steps * g.batch;
-  TIMBRE_PARALLEL_FOR_IF(rows * width >= kElementwiseGrain)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t s = r / g.batch, n = r % g.batch;
-    ConstVec<T> from(src + r * width, width);
-    Vec<T> to(dst + (n * g.steps + input_step(g, s)) * width, width);
-    if (accumulate)
-      to += from;
-    else
-      to = from;
-  }
-}
-
-// The inverse: rows (n, t) of a batch-major tensor -> rows (s, n) in reading order.
+// Rows (n, t) of a batch-major tensor -> rows (s, n) of a time-major buffer in reading order.
 template <class T>
 void batch_major_to_time_major(const LstmGeometry& g, int64_t width, const T* src, T* dst) {
   const int64_t rows = g.steps * g.batch;
@@ -233,7 +225,7 @@ template <class T>
 void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_kernel, const T* saved, const T* gy,
                    T* scratch, T* gx, T* gkernel, T* grecurrent_kernel, T* gbias) {
   const LstmLayout l = lstm_layout(g);
-  const int64_t N = g.batch, u = g.units, G = 4 * u, rows = g.steps * N;
+  const int64_t N = g.batch, u = g.units, G = 4 * u;
   const T* inputs = saved + l.inputs;
   const T* gates = saved + l.gates;
   const T* cells = saved + l.cells;
@@ -243,14 +235,14 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
   T* dhidden = scratch + l.dhidden;
   T* dcells = scratch + l.dcells;
 
-  // The step's GEMM reads the recurrent kernel transposed, (G, u): transposed once here.
-  std::vector<T> recurrent_kernel_t(static_cast<size_t>(G * u));
-  for (int64_t j = 0; j < u; ++j)
-    for (int64_t c = 0; c < G; ++c) recurrent_kernel_t[c * u + j] = recurrent_kernel[j * G + c];
+  // The steps' GEMMs read the kernels transposed, (G, u) and (G, F): transposed once here.
+  const int64_t F = g.features;
+  const std::vector<T> recurrent_kernel_t = transpose(u, G, recurrent_kernel);
+  const std::vector<T> kernel_t = gx ? transpose(F, G, kernel) : std::vector<T>();
   // Each block sums its own weight and bias gradients step by step, while the
   // step's gate gradients are in cache; the blocks' sums are then added in
   // block order (deterministic). Per block: [bias (G) | recurrent (u, G) | kernel (F, G)].
-  const int64_t blocks = row_blocks(g), F = g.features, sums_size = G + u * G + F * G;
+  const int64_t blocks = row_blocks(g), sums_size = G + u * G + F * G;
   std::vector<T> sums(static_cast<size_t>(blocks * sums_size), T(0));
   for_row_blocks(N, blocks, [&](int64_t block, int64_t begin, int64_t end) {
     const int64_t block_rows = end - begin;
@@ -287,9 +279,13 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
         dcell *= f;
         if (gbias) Vec<T>(bias_sum, G) += ConstVec<T>(dz, G);
       }
-      // kernel += x_s^T . dz_s and recurrent_kernel += h_{s-1}^T . dz_s (hidden
-      // slot s is the state step s read; zero at s = 0).
+      // x_s's rows of gx += dz_s . kernel^T; kernel += x_s^T . dz_s and
+      // recurrent_kernel += h_{s-1}^T . dz_s (hidden slot s is the state step s
+      // read; zero at s = 0).
       const T* dz = dgates + (s * N + begin) * G;
+      if (gx)
+        step_gemm<T>(block_rows, G, F, plain(dz, G), kernel_t.data(), F, gx + (begin * g.steps + input_step(g, s)) * F,
+                     g.steps * F);
       if (gkernel) step_gemm<T>(F, block_rows, G, transposed(inputs + (s * N + begin) * F, F), dz, G, kernel_sum, G);
       if (grecurrent_kernel && s > 0)
         step_gemm<T>(u, block_rows, G, transposed(hidden + (s * N + begin) * u, u), dz, G, recurrent_sum, G);
@@ -300,11 +296,6 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
     if (gbias) Vec<T>(gbias, G) += ConstVec<T>(bias_sum, G);
     if (grecurrent_kernel) Vec<T>(grecurrent_kernel, u * G) += ConstVec<T>(bias_sum + G, u * G);
     if (gkernel) Vec<T>(gkernel, F * G) += ConstVec<T>(bias_sum + G + u * G, F * G);
-  }
-  if (gx) {
-    T* dinputs = scratch + l.dinputs;
-    gemm_in_blocks<T>(true, false, true, rows, g.features, G, dgates, G, kernel, G, T(0), dinputs, g.features);
-    time_major_to_batch_major(g, g.features, dinputs, gx, true);
   }
 }
 
