@@ -40,32 +40,32 @@ struct LstmGeometry {
 // backend uses this layout, so the op sizes them once. All are time-major in
 // reading order s = 0..steps-1 (rows s*batch + n), which keeps each step's rows
 // contiguous for the per-step GEMMs.
-// saved (forward writes, backward reads):
-//   inputs      (steps, batch, features)   x in reading order
+// saved (forward writes, backward reads; backward reads x itself too):
 //   gates       (steps, batch, 4*units)    activated gates i, f, c, o
 //   cells       (steps+1, batch, units)    cell states; slot 0 is the zero initial state
 //   tanh_cells  (steps, batch, units)      tanh of cell slot s+1
 //   hidden      (steps+1, batch, units)    hidden states; slot 0 is the zero initial state
 // scratch (backward only):
 //   dgates      (steps, batch, 4*units)    gradient w.r.t. the gate pre-activations
+//   inputs      (steps, batch, features)   x in reading order, for backends that want it so
 //   dinputs     (steps, batch, features)   gradient w.r.t. inputs, before reordering into gx
 //   dhidden, dcells (batch, units)         gradients carried from step s+1 to step s
 struct LstmLayout {
-  int64_t inputs, gates, cells, tanh_cells, hidden, saved_size;
-  int64_t dgates, dinputs, dhidden, dcells, scratch_size;
+  int64_t gates, cells, tanh_cells, hidden, saved_size;
+  int64_t dgates, inputs, dinputs, dhidden, dcells, scratch_size;
 };
 
 inline LstmLayout lstm_layout(const LstmGeometry& g) {
   const int64_t rows = g.steps * g.batch, state = g.batch * g.units;
   LstmLayout l{};
-  l.inputs = 0;
-  l.gates = l.inputs + rows * g.features;
+  l.gates = 0;
   l.cells = l.gates + rows * 4 * g.units;
   l.tanh_cells = l.cells + (g.steps + 1) * state;
   l.hidden = l.tanh_cells + g.steps * state;
   l.saved_size = l.hidden + (g.steps + 1) * state;
   l.dgates = 0;
-  l.dinputs = l.dgates + rows * 4 * g.units;
+  l.inputs = l.dgates + rows * 4 * g.units;
+  l.dinputs = l.inputs + rows * g.features;
   l.dhidden = l.dinputs + rows * g.features;
   l.dcells = l.dhidden + state;
   l.scratch_size = l.dcells + state;

@@ -119,7 +119,7 @@ template <class T> void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, in
 // reads it; `scratch` holds lstm_layout(g).scratch_size values for backward.
 template <class T> void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel,
                                      const T* bias, T* y, T* saved);
-template <class T> void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_kernel,
+template <class T> void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel,
                                       const T* saved, const T* gy, T* scratch, T* gx, T* gkernel,
                                       T* grecurrent_kernel, T* gbias);
 // Reverses the step axis: y[n, steps-1-t, :] = x[n, t, :] (added into y when

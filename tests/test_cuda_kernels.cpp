@@ -526,7 +526,7 @@ TEMPLATE_TEST_CASE("cuda lstm forward and backward match the CPU, every directio
           {
             Memory mem(backend);
             CALL(backend, lstm_forward<T>, g, mem(x), mem(kernel), mem(recurrent), mem(bias), mem(y), mem(saved));
-            CALL(backend, lstm_backward<T>, g, mem(kernel), mem(recurrent), mem(saved), mem(gy), mem(scratch),
+            CALL(backend, lstm_backward<T>, g, mem(x), mem(kernel), mem(recurrent), mem(saved), mem(gy), mem(scratch),
                  mem(gx), mem(gk), mem(grk), mem(gb));
           }
           return std::vector<std::vector<T>>{y, saved, gx, gk, grk, gb};

@@ -1,10 +1,11 @@
-// LSTM on the CPU. Forward: one GEMM projects the inputs of every step; then
-// each thread runs the whole recurrence for its own block of batch rows (rows
-// never interact, so the time loop needs no barrier): per step, one GEMM of its
-// rows' hidden state with the recurrent kernel, then one pass that applies the
-// gates, updates the cell and saves what backward needs. Backward mirrors it:
-// per step one GEMM carries the hidden-state gradient back and one pass forms
-// the gate gradients; the weight gradients then come from GEMMs over all steps.
+// LSTM on the CPU. Each thread runs the whole recurrence for its own block of
+// batch rows (rows never interact, so the time loop needs no barrier). Forward,
+// per step: z = bias + x_t . kernel + h . recurrent_kernel through register
+// tiles that read the weights in place, then one pass that applies the gates,
+// updates the cell and saves what backward needs. Backward mirrors it, per
+// step: the hidden-state gradient (GEMM), the gate gradients (one pass), then
+// the step's share of the input and weight gradients (GEMMs) while its gate
+// gradients are in cache. x is read where it lies, batch-major.
 #include <Eigen/Core>
 #include <algorithm>
 #include <vector>
@@ -44,32 +45,6 @@ void for_row_blocks(int64_t batch, int64_t blocks, Fn fn) {
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(blocks)) if (blocks > 1)
 #endif
   for (int64_t b = 0; b < blocks; ++b) fn(b, batch * b / blocks, batch * (b + 1) / blocks);
-}
-
-// C = op(A) . op(B) + beta * C with C's rows (split_rows) or columns divided among
-// the threads, each block one single-threaded GEMM: no thread waits on another
-// until the end. (Eigen's own threading synchronises inside its loop over k,
-// which stalls whenever the machine is oversubscribed.)
-template <class T>
-void gemm_in_blocks(bool split_rows, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a,
-                    int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  int64_t blocks = 1;
-#ifdef _OPENMP
-  constexpr int64_t kGrain = 1 << 18;  // multiply-adds below which one thread does it all
-  if (m * n * k >= kGrain && !omp_in_parallel())
-    blocks = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), (split_rows ? m : n) / 16));
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(blocks)) if (blocks > 1)
-#endif
-  for (int64_t block = 0; block < blocks; ++block) {
-    const int64_t extent = split_rows ? m : n;
-    const int64_t begin = extent * block / blocks, count = extent * (block + 1) / blocks - begin;
-    if (split_rows)
-      gemm<T>(trans_a, trans_b, count, n, k, T(1), a + (trans_a ? begin : begin * lda), lda, b, ldb, beta,
-              c + begin * ldc, ldc);
-    else
-      gemm<T>(trans_a, trans_b, m, count, k, T(1), a, lda, b + (trans_b ? begin * ldb : begin), ldb, beta, c + begin,
-              ldc);
-  }
 }
 
 // The left operand of step_gemm: element (r, p) at data[r * row_stride + p * step_stride],
@@ -166,48 +141,37 @@ std::vector<T> transpose(int64_t rows, int64_t cols, const T* src) {
 // The input step read at reading position s.
 int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
 
-// Rows (n, t) of a batch-major tensor -> rows (s, n) of a time-major buffer in reading order.
-template <class T>
-void batch_major_to_time_major(const LstmGeometry& g, int64_t width, const T* src, T* dst) {
-  const int64_t rows = g.steps * g.batch;
-  TIMBRE_PARALLEL_FOR_IF(rows * width >= kElementwiseGrain)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t s = r / g.batch, n = r % g.batch;
-    Vec<T>(dst + r * width, width) = ConstVec<T>(src + (n * g.steps + input_step(g, s)) * width, width);
-  }
-}
 }  // namespace
 
 template <class T>
 void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel, const T* bias, T* y,
                   T* saved) {
   const LstmLayout l = lstm_layout(g);
-  const int64_t N = g.batch, u = g.units, G = 4 * u;
-  T* inputs = saved + l.inputs;
+  const int64_t N = g.batch, u = g.units, G = 4 * u, F = g.features;
   T* gates = saved + l.gates;
   T* cells = saved + l.cells;
   T* tanh_cells = saved + l.tanh_cells;
   T* hidden = saved + l.hidden;
-
-  batch_major_to_time_major(g, g.features, x, inputs);
-  gemm_in_blocks<T>(true, false, false, g.steps * N, G, g.features, inputs, g.features, kernel, G, T(0), gates, G);
   std::fill(cells, cells + N * u, T(0));
   std::fill(hidden, hidden + N * u, T(0));
 
-  ConstVec<T> bi(bias, u), bf(bias + u, u), bc(bias + 2 * u, u), bo(bias + 3 * u, u);
   for_row_blocks(N, row_blocks(g), [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t s = 0; s < g.steps; ++s) {
-      T* z = gates + s * N * G;
-      const T* h_prev = hidden + s * N * u;
-      if (s > 0)
-        step_gemm<T>(end - begin, u, G, plain(h_prev + begin * u, u), recurrent_kernel, G, z + begin * G, G);
+      // z = bias + x_s . kernel + h_{s-1} . recurrent_kernel; x_s's rows are
+      // x[n, t, :], steps * features apart.
+      T* z = gates + (s * N + begin) * G;
+      for (int64_t n = begin; n < end; ++n) std::copy(bias, bias + G, z + (n - begin) * G);
+      step_gemm<T>(end - begin, F, G, plain(x + (begin * g.steps + input_step(g, s)) * F, g.steps * F), kernel, G, z,
+                   G);
+      if (s > 0) step_gemm<T>(end - begin, u, G, plain(hidden + (s * N + begin) * u, u), recurrent_kernel, G, z, G);
       for (int64_t n = begin; n < end; ++n) {
-        Vec<T> i(z + n * G, u), f(z + n * G + u, u), candidate(z + n * G + 2 * u, u), o(z + n * G + 3 * u, u);
-        i = (i + bi).logistic();
-        f = (f + bf).logistic();
-        candidate = (candidate + bc).tanh();
-        o = (o + bo).logistic();
         const int64_t row = s * N + n;
+        T* a = gates + row * G;
+        Vec<T> i(a, u), f(a + u, u), candidate(a + 2 * u, u), o(a + 3 * u, u);
+        i = i.logistic();
+        f = f.logistic();
+        candidate = candidate.tanh();
+        o = o.logistic();
         Vec<T> cell(cells + row * u + N * u, u), tanh_cell(tanh_cells + row * u, u), h(hidden + row * u + N * u, u);
         cell = f * ConstVec<T>(cells + row * u, u) + i * candidate;
         tanh_cell = cell.tanh();
@@ -222,11 +186,10 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
 }
 
 template <class T>
-void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_kernel, const T* saved, const T* gy,
-                   T* scratch, T* gx, T* gkernel, T* grecurrent_kernel, T* gbias) {
+void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel, const T* saved,
+                   const T* gy, T* scratch, T* gx, T* gkernel, T* grecurrent_kernel, T* gbias) {
   const LstmLayout l = lstm_layout(g);
   const int64_t N = g.batch, u = g.units, G = 4 * u;
-  const T* inputs = saved + l.inputs;
   const T* gates = saved + l.gates;
   const T* cells = saved + l.cells;
   const T* tanh_cells = saved + l.tanh_cells;
@@ -283,10 +246,10 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
       // recurrent_kernel += h_{s-1}^T . dz_s (hidden slot s is the state step s
       // read; zero at s = 0).
       const T* dz = dgates + (s * N + begin) * G;
+      const T* x_s = x + (begin * g.steps + input_step(g, s)) * F;
       if (gx)
-        step_gemm<T>(block_rows, G, F, plain(dz, G), kernel_t.data(), F, gx + (begin * g.steps + input_step(g, s)) * F,
-                     g.steps * F);
-      if (gkernel) step_gemm<T>(F, block_rows, G, transposed(inputs + (s * N + begin) * F, F), dz, G, kernel_sum, G);
+        step_gemm<T>(block_rows, G, F, plain(dz, G), kernel_t.data(), F, gx + (x_s - x), g.steps * F);
+      if (gkernel) step_gemm<T>(F, block_rows, G, transposed(x_s, g.steps * F), dz, G, kernel_sum, G);
       if (grecurrent_kernel && s > 0)
         step_gemm<T>(u, block_rows, G, transposed(hidden + (s * N + begin) * u, u), dz, G, recurrent_sum, G);
     }

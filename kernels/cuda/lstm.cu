@@ -112,20 +112,19 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
                   T* saved) {
   const LstmLayout l = lstm_layout(g);
   const int64_t N = g.batch, u = g.units, G = 4 * u, state = N * u;
-  T* inputs = saved + l.inputs;
   T* gates = saved + l.gates;
   T* cells = saved + l.cells;
   T* tanh_cells = saved + l.tanh_cells;
   T* hidden = saved + l.hidden;
 
-  launch("lstm_forward", to_time_major_kernel<T>, blocks_for(g.steps * N * g.features), kThreads, 0, g, g.features,
-         x, inputs);
-  gemm<T>(false, false, g.steps * N, G, g.features, T(1), inputs, g.features, kernel, G, T(0), gates, G);
   fill<T>(state, T(0), cells);
   fill<T>(state, T(0), hidden);
   for (int64_t s = 0; s < g.steps; ++s) {
     T* z = gates + s * N * G;
     const T* h_prev = hidden + s * state;
+    // The step's input rows are x[n, t, :], steps * features apart.
+    const int64_t t = g.go_backwards ? g.steps - 1 - s : s;
+    gemm<T>(false, false, N, G, g.features, T(1), x + t * g.features, g.steps * g.features, kernel, G, T(0), z, G);
     if (s > 0) gemm<T>(false, false, N, G, u, T(1), h_prev, u, recurrent_kernel, G, T(1), z, G);
     launch("lstm_forward", lstm_step_kernel<T>, blocks_for(state), kThreads, 0, g, s, bias, z,
            static_cast<const T*>(cells + s * state), cells + (s + 1) * state, tanh_cells + s * state,
@@ -134,11 +133,10 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
 }
 
 template <class T>
-void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_kernel, const T* saved, const T* gy,
-                   T* scratch, T* gx, T* gkernel, T* grecurrent_kernel, T* gbias) {
+void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel, const T* saved,
+                   const T* gy, T* scratch, T* gx, T* gkernel, T* grecurrent_kernel, T* gbias) {
   const LstmLayout l = lstm_layout(g);
   const int64_t N = g.batch, u = g.units, G = 4 * u, rows = g.steps * N, state = N * u;
-  const T* inputs = saved + l.inputs;
   const T* gates = saved + l.gates;
   const T* cells = saved + l.cells;
   const T* tanh_cells = saved + l.tanh_cells;
@@ -158,7 +156,14 @@ void lstm_backward(const LstmGeometry& g, const T* kernel, const T* recurrent_ke
   if (gbias) add_column_sums(rows, G, static_cast<const T*>(dgates), gbias);
   // Weight gradients over all steps at once; hidden slot s is the state step s read.
   if (grecurrent_kernel) gemm<T>(true, false, u, G, rows, T(1), hidden, u, dgates, G, T(1), grecurrent_kernel, G);
-  if (gkernel) gemm<T>(true, false, g.features, G, rows, T(1), inputs, g.features, dgates, G, T(1), gkernel, G);
+  if (gkernel) {
+    // x in reading order, so that its rows match dgates' in one GEMM over all steps.
+    T* inputs = scratch + l.inputs;
+    launch("lstm_backward", to_time_major_kernel<T>, blocks_for(rows * g.features), kThreads, 0, g, g.features, x,
+           inputs);
+    gemm<T>(true, false, g.features, G, rows, T(1), static_cast<const T*>(inputs), g.features, dgates, G, T(1),
+            gkernel, G);
+  }
   if (gx) {
     T* dinputs = scratch + l.dinputs;
     gemm<T>(false, true, rows, g.features, G, T(1), dgates, G, kernel, G, T(0), dinputs, g.features);

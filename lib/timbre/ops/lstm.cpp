@@ -54,7 +54,8 @@ Tensor lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kerne
                                                 : Tensor::empty({layout.scratch_size}, gy.dtype(), gy.device());
                      TIMBRE_WITH_DTYPE(
                          gy.dtype(),
-                         TIMBRE_DISPATCH(gy.device(), lstm_backward, g, kernel.data<T>(), recurrent_kernel.data<T>(),
+                         TIMBRE_DISPATCH(gy.device(), lstm_backward, g, x.data<T>(), kernel.data<T>(),
+                                         recurrent_kernel.data<T>(),
                                          saved.data<T>(), gy.data<T>(), scratch.data<T>(),
                                          detail::data_or_null<T>(grads[0]), detail::data_or_null<T>(grads[1]),
                                          detail::data_or_null<T>(grads[2]), detail::data_or_null<T>(grads[3])));
