@@ -60,19 +60,21 @@ LeftOperand<T> plain(const T* a, int64_t lda) { return {a, lda, 1}; }
 template <class T>
 LeftOperand<T> transposed(const T* a, int64_t lda) { return {a, 1, lda}; }
 
-// c (rows, n) += a (rows, k) . b (k, n), b and c row-major, for the GEMMs of
-// one time step. b (the weights, or their transpose) is read in place: it is
-// the same at every step, and a general GEMM would pack it again at each call.
-// Register tiles of R rows x V vectors of columns.
+// c (rows, n) = c0 + a (rows, k) . b (k, n), b and c row-major, for the GEMMs
+// of one time step; c0's row r at c0 + r * ldc0 (c itself to accumulate, or a
+// bias row with ldc0 = 0). b (the weights, or their transpose) is read in place:
+// it is the same at every step, and a general GEMM would pack it again at each
+// call. Register tiles of R rows x V vectors of columns.
 template <class T, int R, int V>
-void register_tile(int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc) {
+void register_tile(int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, const T* c0, int64_t ldc0, T* c,
+                   int64_t ldc) {
   using simd::Vec;
   constexpr int64_t L = simd::kLanes<T>;
   Vec<T> acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) acc[r][v] = simd::load(c + r * ldc + v * L);
+    for (int v = 0; v < V; ++v) acc[r][v] = simd::load(c0 + r * ldc0 + v * L);
   for (int64_t p = 0; p < k; ++p) {
     const T* bp = b + p * ldb;
     const T* ap = a.data + p * a.step_stride;
@@ -94,39 +96,50 @@ void register_tile(int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, T* c, i
 
 // One column panel of V vectors over all rows: tiles of 6 rows, then the rest.
 template <class T, int V>
-void register_panel(int64_t rows, int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc) {
+void register_panel(int64_t rows, int64_t k, LeftOperand<T> a, const T* b, int64_t ldb, const T* c0, int64_t ldc0,
+                    T* c, int64_t ldc) {
   constexpr int kRows = 6;
   int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) register_tile<T, kRows, V>(k, a.rows_from(r), b, ldb, c + r * ldc, ldc);
+  for (; r + kRows <= rows; r += kRows)
+    register_tile<T, kRows, V>(k, a.rows_from(r), b, ldb, c0 + r * ldc0, ldc0, c + r * ldc, ldc);
   a = a.rows_from(r);
+  c0 += r * ldc0;
   c += r * ldc;
   switch (rows - r) {
-    case 5: register_tile<T, 5, V>(k, a, b, ldb, c, ldc); break;
-    case 4: register_tile<T, 4, V>(k, a, b, ldb, c, ldc); break;
-    case 3: register_tile<T, 3, V>(k, a, b, ldb, c, ldc); break;
-    case 2: register_tile<T, 2, V>(k, a, b, ldb, c, ldc); break;
-    case 1: register_tile<T, 1, V>(k, a, b, ldb, c, ldc); break;
+    case 5: register_tile<T, 5, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
+    case 4: register_tile<T, 4, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
+    case 3: register_tile<T, 3, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
+    case 2: register_tile<T, 2, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
+    case 1: register_tile<T, 1, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
     default: break;
   }
 }
 
-// c (rows, n) += a (rows, k) . b (k, n): panels of 4 vectors, then one of 2 and
-// one of 1 for what is left; widths that are not whole vectors go to gemm.
+// c (rows, n) = c0 + a (rows, k) . b (k, n), c0 as in register_tile (by default
+// c itself: c += a . b): panels of 4 vectors, then one of 2 and one of 1 for
+// what is left; widths that are not whole vectors go to gemm.
 template <class T>
-void step_gemm(int64_t rows, int64_t k, int64_t n, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc) {
+void step_gemm(int64_t rows, int64_t k, int64_t n, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc,
+               const T* c0 = nullptr, int64_t ldc0 = 0) {
   constexpr int64_t L = simd::kLanes<T>;
+  if (!c0) {
+    c0 = c;
+    ldc0 = ldc;
+  }
   if (n % L != 0) {
+    if (c0 != c)
+      for (int64_t r = 0; r < rows; ++r) std::copy(c0 + r * ldc0, c0 + r * ldc0 + n, c + r * ldc);
     const bool trans_a = a.step_stride != 1;
     return gemm<T>(trans_a, false, rows, n, k, T(1), a.data, trans_a ? a.step_stride : a.row_stride, b, ldb, T(1),
                    c, ldc);
   }
   int64_t j = 0;
-  for (; j + 4 * L <= n; j += 4 * L) register_panel<T, 4>(rows, k, a, b + j, ldb, c + j, ldc);
+  for (; j + 4 * L <= n; j += 4 * L) register_panel<T, 4>(rows, k, a, b + j, ldb, c0 + j, ldc0, c + j, ldc);
   if (j + 2 * L <= n) {
-    register_panel<T, 2>(rows, k, a, b + j, ldb, c + j, ldc);
+    register_panel<T, 2>(rows, k, a, b + j, ldb, c0 + j, ldc0, c + j, ldc);
     j += 2 * L;
   }
-  if (j < n) register_panel<T, 1>(rows, k, a, b + j, ldb, c + j, ldc);
+  if (j < n) register_panel<T, 1>(rows, k, a, b + j, ldb, c0 + j, ldc0, c + j, ldc);
 }
 
 // (cols, rows) = src (rows, cols)^T, both row-major.
@@ -160,9 +173,8 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       // z = bias + x_s . kernel + h_{s-1} . recurrent_kernel; x_s's rows are
       // x[n, t, :], steps * features apart.
       T* z = gates + (s * N + begin) * G;
-      for (int64_t n = begin; n < end; ++n) std::copy(bias, bias + G, z + (n - begin) * G);
       step_gemm<T>(end - begin, F, G, plain(x + (begin * g.steps + input_step(g, s)) * F, g.steps * F), kernel, G, z,
-                   G);
+                   G, bias, 0);
       if (s > 0) step_gemm<T>(end - begin, u, G, plain(hidden + (s * N + begin) * u, u), recurrent_kernel, G, z, G);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
