@@ -151,6 +151,38 @@ std::vector<T> transpose(int64_t rows, int64_t cols, const T* src) {
   return dst;
 }
 
+// One row of one step after its GEMMs: z (i, f, c, o pre-activations) is
+// replaced by the activated gates, then cell = f * cell_prev + i * c,
+// tanh_cell = tanh(cell), h = o * tanh_cell (also into out unless null). One
+// pass over the units, a vector at a time; the last one may be partial.
+template <class T>
+void gate_step(int64_t u, T* z, const T* cell_prev, T* cell, T* tanh_cell, T* h, T* out) {
+  using simd::Vec;
+  constexpr int64_t L = simd::kLanes<T>;
+  for (int64_t j = 0; j < u; j += L) {
+    const int64_t count = std::min(L, u - j);
+    const auto load = [&](const T* p) { return count == L ? simd::load(p) : simd::load_first(p, count); };
+    const auto store = [&](T* p, const Vec<T>& v) {
+      if (count == L)
+        simd::store(p, v);
+      else
+        simd::store_first(p, v, count);
+    };
+    const Vec<T> i = simd::sigmoid(load(z + j)), f = simd::sigmoid(load(z + u + j)),
+                 c = simd::tanh(load(z + 2 * u + j)), o = simd::sigmoid(load(z + 3 * u + j));
+    store(z + j, i);
+    store(z + u + j, f);
+    store(z + 2 * u + j, c);
+    store(z + 3 * u + j, o);
+    const Vec<T> new_cell = f * load(cell_prev + j) + i * c, new_tanh_cell = simd::tanh(new_cell),
+                 new_h = o * new_tanh_cell;
+    store(cell + j, new_cell);
+    store(tanh_cell + j, new_tanh_cell);
+    store(h + j, new_h);
+    if (out) store(out + j, new_h);
+  }
+}
+
 // The input step read at reading position s.
 int64_t input_step(const LstmGeometry& g, int64_t s) { return g.go_backwards ? g.steps - 1 - s : s; }
 
@@ -178,20 +210,9 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       if (s > 0) step_gemm<T>(end - begin, u, G, plain(hidden + (s * N + begin) * u, u), recurrent_kernel, G, z, G);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
-        T* a = gates + row * G;
-        Vec<T> i(a, u), f(a + u, u), candidate(a + 2 * u, u), o(a + 3 * u, u);
-        i = i.logistic();
-        f = f.logistic();
-        candidate = candidate.tanh();
-        o = o.logistic();
-        Vec<T> cell(cells + row * u + N * u, u), tanh_cell(tanh_cells + row * u, u), h(hidden + row * u + N * u, u);
-        cell = f * ConstVec<T>(cells + row * u, u) + i * candidate;
-        tanh_cell = cell.tanh();
-        h = o * tanh_cell;
-        if (g.return_sequences)
-          Vec<T>(y + (n * g.steps + s) * u, u) = h;
-        else if (s == g.steps - 1)
-          Vec<T>(y + n * u, u) = h;
+        T* out = g.return_sequences ? y + (n * g.steps + s) * u : (s == g.steps - 1 ? y + n * u : nullptr);
+        gate_step(u, gates + row * G, cells + row * u, cells + (row + N) * u, tanh_cells + row * u,
+                  hidden + (row + N) * u, out);
       }
     }
   });

@@ -3,6 +3,7 @@
 // other targets, so kernels written with them stay portable.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -33,6 +34,55 @@ inline Vec<T> load(const T* p) {
 template <class T>
 inline void store(T* p, const Vec<T>& v) {
   std::memcpy(p, &v, sizeof v);
+}
+
+// The first `count` lanes from p, the others zero (for the tail of a row).
+template <class T>
+inline Vec<T> load_first(const T* p, int64_t count) {
+  Vec<T> v{};
+  std::memcpy(&v, p, static_cast<size_t>(count) * sizeof(T));
+  return v;
+}
+
+template <class T>
+inline void store_first(T* p, const Vec<T>& v, int64_t count) {
+  std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(T));
+}
+
+// e^x in float lanes: x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor
+// polynomial to r^7 (truncation < 2e-9 relative), 2^n put into the exponent
+// bits. x is clamped to [-87, 88], where 2^n stays a normal float.
+inline Vec<float> exp(Vec<float> x) {
+  typedef int32_t VecInt __attribute__((vector_size(64)));
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  // Round x / ln2 to the nearest integer by adding and removing 1.5 * 2^23.
+  const Vec<float> n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const Vec<float> r = (x - n * 0.693359375f) - n * -2.12194440e-4f;  // ln2 in two parts: r stays exact
+  Vec<float> p = r * (1.0f / 5040) + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const VecInt bits = (__builtin_convertvector(n, VecInt) + 127) << 23;
+  Vec<float> scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// The LSTM's gate functions. float: from exp above (absolute error ~1e-7);
+// double (tests and gradient checks): the C library's, lane by lane.
+inline Vec<float> sigmoid(Vec<float> x) { return 1.0f / (1.0f + exp(-x)); }
+inline Vec<float> tanh(Vec<float> x) { return 1.0f - 2.0f / (exp(x + x) + 1.0f); }
+inline Vec<double> sigmoid(Vec<double> x) {
+  for (int64_t k = 0; k < kLanes<double>; ++k) x[k] = 1.0 / (1.0 + std::exp(-x[k]));
+  return x;
+}
+inline Vec<double> tanh(Vec<double> x) {
+  for (int64_t k = 0; k < kLanes<double>; ++k) x[k] = std::tanh(x[k]);
+  return x;
 }
 
 }  // namespace timbre::kernels::cpu::simd
