@@ -157,29 +157,43 @@ std::vector<T> transpose(int64_t rows, int64_t cols, const T* src) {
 // pass over the units, a vector at a time; the last one may be partial.
 template <class T>
 void gate_step(int64_t u, T* z, const T* cell_prev, T* cell, T* tanh_cell, T* h, T* out) {
-  using simd::Vec;
-  constexpr int64_t L = simd::kLanes<T>;
-  for (int64_t j = 0; j < u; j += L) {
-    const int64_t count = std::min(L, u - j);
-    const auto load = [&](const T* p) { return count == L ? simd::load(p) : simd::load_first(p, count); };
-    const auto store = [&](T* p, const Vec<T>& v) {
-      if (count == L)
-        simd::store(p, v);
-      else
-        simd::store_first(p, v, count);
-    };
-    const Vec<T> i = simd::sigmoid(load(z + j)), f = simd::sigmoid(load(z + u + j)),
-                 c = simd::tanh(load(z + 2 * u + j)), o = simd::sigmoid(load(z + 3 * u + j));
-    store(z + j, i);
-    store(z + u + j, f);
-    store(z + 2 * u + j, c);
-    store(z + 3 * u + j, o);
-    const Vec<T> new_cell = f * load(cell_prev + j) + i * c, new_tanh_cell = simd::tanh(new_cell),
+  using simd::load_upto, simd::store_upto, simd::Vec;
+  for (int64_t j = 0; j < u; j += simd::kLanes<T>) {
+    const int64_t n = std::min(simd::kLanes<T>, u - j);
+    const Vec<T> i = simd::sigmoid(load_upto(z + j, n)), f = simd::sigmoid(load_upto(z + u + j, n)),
+                 c = simd::tanh(load_upto(z + 2 * u + j, n)), o = simd::sigmoid(load_upto(z + 3 * u + j, n));
+    store_upto(z + j, i, n);
+    store_upto(z + u + j, f, n);
+    store_upto(z + 2 * u + j, c, n);
+    store_upto(z + 3 * u + j, o, n);
+    const Vec<T> new_cell = f * load_upto(cell_prev + j, n) + i * c, new_tanh_cell = simd::tanh(new_cell),
                  new_h = o * new_tanh_cell;
-    store(cell + j, new_cell);
-    store(tanh_cell + j, new_tanh_cell);
-    store(h + j, new_h);
-    if (out) store(out + j, new_h);
+    store_upto(cell + j, new_cell, n);
+    store_upto(tanh_cell + j, new_tanh_cell, n);
+    store_upto(h + j, new_h, n);
+    if (out) store_upto(out + j, new_h, n);
+  }
+}
+
+// Its backward for one row: from dh and the cell gradient carried from the
+// next step, the gate gradients dz (added into bias_sum unless null); dcell
+// becomes the gradient carried to the previous step.
+template <class T>
+void gate_gradient_step(int64_t u, const T* gates, const T* tanh_cell, const T* cell_prev, const T* dh, T* dcell,
+                        T* dz, T* bias_sum) {
+  using simd::load_upto, simd::store_upto, simd::Vec;
+  for (int64_t j = 0; j < u; j += simd::kLanes<T>) {
+    const int64_t n = std::min(simd::kLanes<T>, u - j);
+    const Vec<T> i = load_upto(gates + j, n), f = load_upto(gates + u + j, n), c = load_upto(gates + 2 * u + j, n),
+                 o = load_upto(gates + 3 * u + j, n), tc = load_upto(tanh_cell + j, n), h = load_upto(dh + j, n);
+    const Vec<T> dc = load_upto(dcell + j, n) + h * o * (T(1) - tc * tc);
+    const Vec<T> d[4] = {dc * c * i * (T(1) - i), dc * load_upto(cell_prev + j, n) * f * (T(1) - f),
+                         dc * i * (T(1) - c * c), h * tc * o * (T(1) - o)};
+    for (int64_t gate = 0; gate < 4; ++gate) {
+      store_upto(dz + gate * u + j, d[gate], n);
+      if (bias_sum) store_upto(bias_sum + gate * u + j, load_upto(bias_sum + gate * u + j, n) + d[gate], n);
+    }
+    store_upto(dcell + j, dc * f, n);
   }
 }
 
@@ -262,18 +276,8 @@ void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* 
                      dhidden + begin * u, u);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
-        const T* a = gates + row * G;
-        ConstVec<T> i(a, u), f(a + u, u), candidate(a + 2 * u, u), o(a + 3 * u, u);
-        ConstVec<T> tanh_cell(tanh_cells + row * u, u), cell_prev(cells + row * u, u), dh(dhidden + n * u, u);
-        Vec<T> dcell(dcells + n * u, u);
-        T* dz = dgates + row * G;
-        dcell += dh * o * (T(1) - tanh_cell.square());
-        Vec<T>(dz, u) = dcell * candidate * i * (T(1) - i);
-        Vec<T>(dz + u, u) = dcell * cell_prev * f * (T(1) - f);
-        Vec<T>(dz + 2 * u, u) = dcell * i * (T(1) - candidate.square());
-        Vec<T>(dz + 3 * u, u) = dh * tanh_cell * o * (T(1) - o);
-        dcell *= f;
-        if (gbias) Vec<T>(bias_sum, G) += ConstVec<T>(dz, G);
+        gate_gradient_step(u, gates + row * G, tanh_cells + row * u, cells + row * u, dhidden + n * u,
+                           dcells + n * u, dgates + row * G, gbias ? bias_sum : nullptr);
       }
       // x_s's rows of gx += dz_s . kernel^T; kernel += x_s^T . dz_s and
       // recurrent_kernel += h_{s-1}^T . dz_s (hidden slot s is the state step s

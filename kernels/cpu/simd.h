@@ -36,16 +36,19 @@ inline void store(T* p, const Vec<T>& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// The first `count` lanes from p, the others zero (for the tail of a row).
+// The first `count` lanes from p (all of them when count == kLanes), the
+// others zero: for the tail of a row.
 template <class T>
-inline Vec<T> load_first(const T* p, int64_t count) {
+inline Vec<T> load_upto(const T* p, int64_t count) {
+  if (count == kLanes<T>) return load(p);
   Vec<T> v{};
   std::memcpy(&v, p, static_cast<size_t>(count) * sizeof(T));
   return v;
 }
 
 template <class T>
-inline void store_first(T* p, const Vec<T>& v, int64_t count) {
+inline void store_upto(T* p, const Vec<T>& v, int64_t count) {
+  if (count == kLanes<T>) return store(p, v);
   std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(T));
 }
 
