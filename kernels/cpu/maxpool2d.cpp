@@ -3,6 +3,7 @@
 // position so that backward is one scatter-add per output element.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/dispatch.h"
@@ -36,12 +37,13 @@ template <class T>
   };
   V best{}, first{}, in{};
   load(best, x + corner);
-  for (int64_t p = 1; p < g.pool_h * g.pool_w; ++p) {
-    load(in, x + corner + ((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels);
-    const auto greater = in > best;  // strict: ties keep the first
-    best = greater ? in : best;
-    first = greater ? V{} + static_cast<T>(p) : first;
-  }
+  for (int64_t ph = 0; ph < g.pool_h; ++ph)
+    for (int64_t pw = 0; pw < g.pool_w; ++pw) {  // (0, 0) again: never greater than itself
+      load(in, x + corner + (ph * g.in_w + pw) * g.channels);
+      const auto greater = in > best;  // strict: ties keep the first
+      best = greater ? in : best;
+      first = greater ? V{} + static_cast<T>(ph * g.pool_w + pw) : first;
+    }
   std::memcpy(y, &best, bytes);
   if (argmax) std::memcpy(argmax, &first, bytes);
 }
@@ -79,6 +81,9 @@ void maxpool2d_forward(const Pool2dGeometry& g, const T* x, T* y, T* argmax) {
 
 template <class T>
 void maxpool2d_backward(const Pool2dGeometry& g, const T* argmax, const T* gy, T* gx) {
+  // Each window position's offset from the window's corner in gx, so the loop divides nothing.
+  std::vector<int64_t> offset(static_cast<size_t>(g.pool_h * g.pool_w));
+  for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p) offset[p] = ((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels;
   // Parallel over samples: windows may overlap (stride < pool) only within a sample.
   TIMBRE_PARALLEL_FOR_IF(g.batch * g.out_h * g.out_w * g.channels >= kElementwiseGrain)
   for (int64_t n = 0; n < g.batch; ++n)
@@ -86,10 +91,8 @@ void maxpool2d_backward(const Pool2dGeometry& g, const T* argmax, const T* gy, T
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
         const int64_t out = ((n * g.out_h + oh) * g.out_w + ow) * g.channels;
         T* corner = gx + ((n * g.in_h + oh * g.stride_h) * g.in_w + ow * g.stride_w) * g.channels;
-        for (int64_t c = 0; c < g.channels; ++c) {
-          const auto p = static_cast<int64_t>(argmax[out + c]);
-          corner[((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels + c] += gy[out + c];
-        }
+        for (int64_t c = 0; c < g.channels; ++c)
+          corner[offset[static_cast<size_t>(argmax[out + c])] + c] += gy[out + c];
       }
 }
 
