@@ -108,17 +108,20 @@ void direct_tile(const DirectGeometry& d, const Planes<T>& x, const T* w, const 
   Vec<T> acc[R][CO] = {};
   for (int64_t ci = 0; ci < d.in_c; ++ci)
     for (int64_t kh = 0; kh < d.kernel_h; ++kh) {
-      const T* row = x.row(ci, oh + kh) + ow0;
+      const T* rows[R];  // one pointer per output row: no multiply in the tap loop
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) rows[r] = x.row(ci, oh + kh + r) + ow0;
       const T* wk = w + (kh * d.kernel_w * d.in_c + ci) * d.out_c + co0;
       for (int64_t kw = 0; kw < d.kernel_w; ++kw, wk += d.in_c * d.out_c) {
-        Vec<T> v[R];
+        T weight[CO];
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) v[r] = load(row + r * x.cols + kw);
+        for (int c = 0; c < CO; ++c) weight[c] = wk[c];
+        // Each loaded vector feeds its CO multiply-adds at once, so one is live at a time.
 #pragma GCC unroll 8
-        for (int c = 0; c < CO; ++c) {
-          const T weight = wk[c];
+        for (int r = 0; r < R; ++r) {
+          const Vec<T> v = load(rows[r] + kw);
 #pragma GCC unroll 8
-          for (int r = 0; r < R; ++r) acc[r][c] += v[r] * weight;
+          for (int c = 0; c < CO; ++c) acc[r][c] += v * weight[c];
         }
       }
     }
