@@ -46,7 +46,8 @@ struct LstmGeometry {
 //   tanh_cells  (steps, batch, units)      tanh of cell slot s+1
 //   hidden      (steps+1, batch, units)    hidden states; slot 0 is the zero initial state
 // scratch (backward only):
-//   dgates      (steps, batch, 4*units)    gradient w.r.t. the gate pre-activations
+//   dgates      (steps, batch, 4*units)    gradient w.r.t. the gate pre-activations (the CPU
+//                                          backend uses two steps' worth of it, as a ring)
 //   inputs      (steps, batch, features)   x in reading order, for backends that want it so
 //   dinputs     (steps, batch, features)   gradient w.r.t. inputs, before reordering into gx
 //   dhidden, dcells (batch, units)         gradients carried from step s+1 to step s

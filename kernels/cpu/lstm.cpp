@@ -259,6 +259,9 @@ void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* 
     T* bias_sum = sums.data() + block * sums_size;
     T* recurrent_sum = bias_sum + G;
     T* kernel_sum = recurrent_sum + u * G;
+    // The gate gradients of steps s and s + 1 are all a step needs: two slots of
+    // dgates, reused, stay in cache.
+    const auto dz_of = [&](int64_t step) { return dgates + ((step % 2) * N + begin) * G; };
     std::fill(dcells + begin * u, dcells + end * u, T(0));
     for (int64_t s = g.steps - 1; s >= 0; --s) {
       // dh = upstream gradient of this step's output + dz_{s+1} . recurrent_kernel^T
@@ -272,17 +275,17 @@ void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* 
           dh.setZero();
       }
       if (s < g.steps - 1)
-        step_gemm<T>(end - begin, G, u, plain(dgates + ((s + 1) * N + begin) * G, G), recurrent_kernel_t.data(), u,
-                     dhidden + begin * u, u);
+        step_gemm<T>(block_rows, G, u, plain(dz_of(s + 1), G), recurrent_kernel_t.data(), u, dhidden + begin * u,
+                     u);
+      T* dz = dz_of(s);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t row = s * N + n;
         gate_gradient_step(u, gates + row * G, tanh_cells + row * u, cells + row * u, dhidden + n * u,
-                           dcells + n * u, dgates + row * G, gbias ? bias_sum : nullptr);
+                           dcells + n * u, dz + (n - begin) * G, gbias ? bias_sum : nullptr);
       }
       // x_s's rows of gx += dz_s . kernel^T; kernel += x_s^T . dz_s and
       // recurrent_kernel += h_{s-1}^T . dz_s (hidden slot s is the state step s
       // read; zero at s = 0).
-      const T* dz = dgates + (s * N + begin) * G;
       const T* x_s = x + (begin * g.steps + input_step(g, s)) * F;
       if (gx)
         step_gemm<T>(block_rows, G, F, plain(dz, G), kernel_t.data(), F, gx + (x_s - x), g.steps * F);
@@ -292,10 +295,10 @@ void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* 
     }
   });
   for (int64_t b = 0; b < blocks; ++b) {
-    const T* bias_sum = sums.data() + b * sums_size;
-    if (gbias) Vec<T>(gbias, G) += ConstVec<T>(bias_sum, G);
-    if (grecurrent_kernel) Vec<T>(grecurrent_kernel, u * G) += ConstVec<T>(bias_sum + G, u * G);
-    if (gkernel) Vec<T>(gkernel, F * G) += ConstVec<T>(bias_sum + G + u * G, F * G);
+    const T* block_sums = sums.data() + b * sums_size;
+    if (gbias) Vec<T>(gbias, G) += ConstVec<T>(block_sums, G);
+    if (grecurrent_kernel) Vec<T>(grecurrent_kernel, u * G) += ConstVec<T>(block_sums + G, u * G);
+    if (gkernel) Vec<T>(gkernel, F * G) += ConstVec<T>(block_sums + G + u * G, F * G);
   }
 }
 
