@@ -48,8 +48,8 @@ struct LstmGeometry {
 // scratch (backward only):
 //   dgates      (steps, batch, 4*units)    gradient w.r.t. the gate pre-activations (the CPU
 //                                          backend uses two steps' worth of it, as a ring)
-//   inputs      (steps, batch, features)   x in reading order, for backends that want it so
-//   dinputs     (steps, batch, features)   gradient w.r.t. inputs, before reordering into gx
+//   inputs      (steps, batch, features)   x in reading order (CUDA: one kernel-gradient GEMM)
+//   dinputs     (steps, batch, features)   gradient w.r.t. inputs before reordering into gx (CUDA)
 //   dhidden, dcells (batch, units)         gradients carried from step s+1 to step s
 struct LstmLayout {
   int64_t gates, cells, tanh_cells, hidden, saved_size;
