@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
 namespace timbre::kernels::cpu {
@@ -13,17 +14,13 @@ namespace timbre::kernels::cpu {
 namespace {
 constexpr int64_t kChunk = 8;  // channels per pass of a window: one vector
 
-template <class T>
-struct Lanes {
-  typedef T type __attribute__((vector_size(kChunk * sizeof(T))));
-};
 
 // One window, `count` (<= kChunk) channels from x + corner, as vector
 // compare-and-select (GCC will not if-convert the scalar form, because of NaN).
 template <class T>
 [[gnu::always_inline]] inline void window_forward(const Pool2dGeometry& g, const T* x, int64_t corner,
                                                   int64_t count, T* y, T* argmax) {
-  using V = typename Lanes<T>::type;
+  using V = typename simd::Lanes<T, kChunk>::type;
   const size_t bytes = static_cast<size_t>(count) * sizeof(T);
   // Whole-vector loads read past the chunk's channels (the lanes are never
   // stored), except at the very end of x, where partial loads stay inside it.

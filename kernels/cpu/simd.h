@@ -9,18 +9,14 @@
 
 namespace timbre::kernels::cpu::simd {
 
-template <class T>
-struct VecOf;
-template <>
-struct VecOf<float> {
-  typedef float type __attribute__((vector_size(64)));
+// N lanes of T (N * sizeof(T) a power of two).
+template <class T, int64_t N>
+struct Lanes {
+  typedef T type __attribute__((vector_size(N * sizeof(T))));
 };
-template <>
-struct VecOf<double> {
-  typedef double type __attribute__((vector_size(64)));
-};
+// The kernels' working vector: 64 bytes.
 template <class T>
-using Vec = typename VecOf<T>::type;
+using Vec = typename Lanes<T, 64 / sizeof(T)>::type;
 template <class T>
 inline constexpr int64_t kLanes = static_cast<int64_t>(sizeof(Vec<T>) / sizeof(T));
 
