@@ -12,13 +12,13 @@
 // of gy with the flipped kernel, so the direct path serves it too.
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/constant.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
@@ -151,21 +151,6 @@ void direct_sample_block(const DirectGeometry& d, const Planes<T>& x, const T* w
     for (int64_t ow0 = 0; ow0 < d.out_w; ow0 += kLanes<T>) direct_tile<T, CO>(d, x, w, b, oh, ow0, co0, accumulate, y);
 }
 
-// Calls f(std::integral_constant<int, CO>) for a runtime channel count 1..kChannelBlock.
-template <class F>
-void with_channel_block(int64_t count, F&& f) {
-  switch (count) {
-    case 1: return f(std::integral_constant<int, 1>{});
-    case 2: return f(std::integral_constant<int, 2>{});
-    case 3: return f(std::integral_constant<int, 3>{});
-    case 4: return f(std::integral_constant<int, 4>{});
-    case 5: return f(std::integral_constant<int, 5>{});
-    case 6: return f(std::integral_constant<int, 6>{});
-    case 7: return f(std::integral_constant<int, 7>{});
-    default: return f(std::integral_constant<int, 8>{});
-  }
-}
-
 // y[n] (+)= conv(x[n], w) + b for every sample, parallel over samples.
 template <class T>
 void direct_conv(const DirectGeometry& d, int64_t batch, const T* x, const T* w, const T* b, bool accumulate, T* y) {
@@ -182,7 +167,7 @@ void direct_conv(const DirectGeometry& d, int64_t batch, const T* x, const T* w,
       planes.fill(d, x + n * d.in_h * d.in_w * d.in_c);
       T* yn = y + n * d.out_h * d.out_w * d.out_c;
       for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
-        with_channel_block(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
+        with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
           direct_sample_block<T, decltype(co)::value>(d, planes, w, b, co0, accumulate, yn);
         });
     }
@@ -254,7 +239,7 @@ void direct_weight_gradient(const DirectGeometry& d, int64_t batch, const T* x, 
         for (int64_t c = 0; c < d.out_c; ++c) gb_local[c] += gp.sum(c);
       if (!gw) continue;
       for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
-        with_channel_block(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
+        with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
           constexpr int CO = decltype(co)::value;
           for (int64_t ci = 0; ci < d.in_c; ++ci)
             for (int64_t kh = 0; kh < d.kernel_h; ++kh)

@@ -14,6 +14,7 @@
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/constant.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
@@ -105,14 +106,9 @@ void register_panel(int64_t rows, int64_t k, LeftOperand<T> a, const T* b, int64
   a = a.rows_from(r);
   c0 += r * ldc0;
   c += r * ldc;
-  switch (rows - r) {
-    case 5: register_tile<T, 5, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
-    case 4: register_tile<T, 4, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
-    case 3: register_tile<T, 3, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
-    case 2: register_tile<T, 2, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
-    case 1: register_tile<T, 1, V>(k, a, b, ldb, c0, ldc0, c, ldc); break;
-    default: break;
-  }
+  with_constant<kRows - 1>(rows - r, [&](auto rest) {
+    register_tile<T, decltype(rest)::value, V>(k, a, b, ldb, c0, ldc0, c, ldc);
+  });
 }
 
 // c (rows, n) = c0 + a (rows, k) . b (k, n), c0 as in register_tile (by default
