@@ -2,7 +2,9 @@
 """Same-run comparison of timbre with PyTorch and Keras 3 on the seed's three models.
 
 For each thread count: timbre's SGEMM rate (bench_gemm, 1024^3) and model throughput (bench_models),
-then PyTorch and Keras (peers.py, one process per framework and model), all on random data, batch 128.
+measured alternately --repeats times so that the yardstick and the models see the same machine (a
+shared machine's speed drifts by tens of percent within minutes), then PyTorch and Keras (peers.py,
+one process per framework and model), all on random data, batch 128.
 Prints a table of samples/s, timbre's ratio to the best peer, and the share of the hardware bound
 (FLOPs of a step, counted from the layer shapes, over the SGEMM rate measured in the same run).
 
@@ -14,6 +16,7 @@ tools/compare/.venv and both are installed with pip. Medians over --repeats time
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -73,13 +76,18 @@ def main():
     bench = Path(args.build) / "bench"
     rows = []
     for threads in args.threads:
-        gemm = run_benchmark(str(bench / "bench_gemm"), threads, "1024x1024x1024", args.repeats)
-        sgemm = next(iter(gemm.values()))["GFLOP/s"] * 1e9
-        ours = run_benchmark(str(bench / "bench_models"), threads, "BM_model", args.repeats)
+        sgemm_runs, model_runs = [], []
+        for _ in range(args.repeats):
+            gemm = run_benchmark(str(bench / "bench_gemm"), threads, "1024x1024x1024", 1)
+            sgemm_runs.append(next(iter(gemm.values()))["GFLOP/s"] * 1e9)
+            model_runs.append(run_benchmark(str(bench / "bench_models"), threads, "BM_model", 1))
+        sgemm = statistics.median(sgemm_runs)
         for model in MODELS:
-            row = {"model": model, "threads": threads, "sgemm_gflops": sgemm / 1e9}
+            row = {"model": model, "threads": threads, "sgemm_gflops": sgemm / 1e9,
+                   "sgemm_gflops_runs": [round(g / 1e9, 1) for g in sgemm_runs]}
             for mode in ("train", "infer"):
-                row[f"timbre_{mode}"] = ours[f"BM_model_{mode}/{model}/real_time"]["samples/s"]
+                row[f"timbre_{mode}"] = statistics.median(
+                    run[f"BM_model_{mode}/{model}/real_time"]["samples/s"] for run in model_runs)
             for framework in ("torch", "keras"):
                 out = subprocess.run([python, str(HERE / "peers.py"), "--framework", framework, "--model", model,
                                       "--threads", str(threads), "--repeats", str(args.repeats)],
@@ -102,7 +110,8 @@ def main():
                   f"{r[f'keras_{mode}']:>9.0f}{r[f'timbre_{mode}'] / best:>8.2f}x{r[f'bound_{mode}']:>9.0f}"
                   f"{100 * r[f'timbre_{mode}'] / r[f'bound_{mode}']:>8.0f}%")
     print("samples/s, batch 128, medians of", args.repeats, "runs; bound = SGEMM rate / FLOPs per sample;",
-          "SGEMM GFLOP/s per thread count:", {r["threads"]: round(r["sgemm_gflops"]) for r in rows})
+          "SGEMM GFLOP/s per thread count (median; each run):",
+          {r["threads"]: (round(r["sgemm_gflops"]), r["sgemm_gflops_runs"]) for r in rows if r["model"] == MODELS[0]})
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
