@@ -1,6 +1,6 @@
 // The CPU kernels' vector functions (kernels/cpu/simd.h) against the C library
-// in double precision. Compiled here without the library's -march, so this
-// checks the arithmetic, not one instruction set's code.
+// in double precision. Built with the library's -march (tests/CMakeLists.txt),
+// so it runs the instructions the kernels run.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
