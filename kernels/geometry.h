@@ -34,6 +34,9 @@ struct BatchNormGeometry {
 struct LstmGeometry {
   int64_t batch, steps, features, units;
   bool return_sequences, go_backwards;
+  // false: no backward will follow this forward, so a backend may keep only
+  // what the recurrence itself needs (the CPU does; `saved` is then not usable).
+  bool keep_for_backward = true;
 };
 
 // Where each buffer lies, in elements, inside the LSTM's two workspaces. Every

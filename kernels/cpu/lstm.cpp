@@ -147,10 +147,11 @@ std::vector<T> transpose(int64_t rows, int64_t cols, const T* src) {
   return dst;
 }
 
-// One row of one step after its GEMMs: z (i, f, c, o pre-activations) is
-// replaced by the activated gates, then cell = f * cell_prev + i * c,
-// tanh_cell = tanh(cell), h = o * tanh_cell (also into out unless null). One
-// pass over the units, a vector at a time; the last one may be partial.
+// One row of one step after its GEMMs: from z (i, f, c, o pre-activations),
+// cell = f * cell_prev + i * c and h = o * tanh(cell) (also into out unless
+// null). For backward (tanh_cell not null) z is replaced by the activated
+// gates and tanh(cell) is kept. One pass over the units, a vector at a time;
+// the last one may be partial.
 template <class T>
 void gate_step(int64_t u, T* z, const T* cell_prev, T* cell, T* tanh_cell, T* h, T* out) {
   using simd::load_upto, simd::store_upto, simd::Vec;
@@ -158,14 +159,16 @@ void gate_step(int64_t u, T* z, const T* cell_prev, T* cell, T* tanh_cell, T* h,
     const int64_t n = std::min(simd::kLanes<T>, u - j);
     const Vec<T> i = simd::sigmoid(load_upto(z + j, n)), f = simd::sigmoid(load_upto(z + u + j, n)),
                  c = simd::tanh(load_upto(z + 2 * u + j, n)), o = simd::sigmoid(load_upto(z + 3 * u + j, n));
-    store_upto(z + j, i, n);
-    store_upto(z + u + j, f, n);
-    store_upto(z + 2 * u + j, c, n);
-    store_upto(z + 3 * u + j, o, n);
     const Vec<T> new_cell = f * load_upto(cell_prev + j, n) + i * c, new_tanh_cell = simd::tanh(new_cell),
                  new_h = o * new_tanh_cell;
+    if (tanh_cell) {
+      store_upto(z + j, i, n);
+      store_upto(z + u + j, f, n);
+      store_upto(z + 2 * u + j, c, n);
+      store_upto(z + 3 * u + j, o, n);
+      store_upto(tanh_cell + j, new_tanh_cell, n);
+    }
     store_upto(cell + j, new_cell, n);
-    store_upto(tanh_cell + j, new_tanh_cell, n);
     store_upto(h + j, new_h, n);
     if (out) store_upto(out + j, new_h, n);
   }
@@ -207,6 +210,11 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
   T* cells = saved + l.cells;
   T* tanh_cells = saved + l.tanh_cells;
   T* hidden = saved + l.hidden;
+  // Without a backward, the recurrence needs only the current step: gates,
+  // cell and hidden state are updated in place in slot 0 (each row is read
+  // before it is overwritten), which stays in cache.
+  const bool keep = g.keep_for_backward;
+  const auto slot = [&](int64_t s) { return keep ? s : 0; };
   std::fill(cells, cells + N * u, T(0));
   std::fill(hidden, hidden + N * u, T(0));
 
@@ -214,15 +222,16 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
     for (int64_t s = 0; s < g.steps; ++s) {
       // z = bias + x_s . kernel + h_{s-1} . recurrent_kernel; x_s's rows are
       // x[n, t, :], steps * features apart.
-      T* z = gates + (s * N + begin) * G;
+      T* z = gates + (slot(s) * N + begin) * G;
+      const T* h_prev = hidden + (slot(s) * N + begin) * u;
       step_gemm<T>(end - begin, F, G, plain(x + (begin * g.steps + input_step(g, s)) * F, g.steps * F), kernel, G, z,
                    G, bias, 0);
-      if (s > 0) step_gemm<T>(end - begin, u, G, plain(hidden + (s * N + begin) * u, u), recurrent_kernel, G, z, G);
+      if (s > 0) step_gemm<T>(end - begin, u, G, plain(h_prev, u), recurrent_kernel, G, z, G);
       for (int64_t n = begin; n < end; ++n) {
-        const int64_t row = s * N + n;
+        const int64_t read = slot(s) * N + n, written = slot(s + 1) * N + n;
         T* out = g.return_sequences ? y + (n * g.steps + s) * u : (s == g.steps - 1 ? y + n * u : nullptr);
-        gate_step(u, gates + row * G, cells + row * u, cells + (row + N) * u, tanh_cells + row * u,
-                  hidden + (row + N) * u, out);
+        gate_step(u, z + (n - begin) * G, cells + read * u, cells + written * u, keep ? tanh_cells + (s * N + n) * u : nullptr,
+                  hidden + written * u, out);
       }
     }
   });

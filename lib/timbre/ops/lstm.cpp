@@ -38,7 +38,10 @@ Tensor lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kerne
   check(bias.defined() && bias.shape() == Shape{4 * units}, "lstm", "bias must be (", 4 * units, ",), got ",
         bias.defined() ? bias.shape().str() : "none");
 
-  const kernels::LstmGeometry g{x.dim(0), x.dim(1), x.dim(2), units, options.return_sequences, options.go_backwards};
+  const bool backward_follows = autograd::grad_enabled() &&
+                                autograd::any_requires_grad({x, kernel, recurrent_kernel, bias});
+  const kernels::LstmGeometry g{x.dim(0), x.dim(1), x.dim(2), units, options.return_sequences, options.go_backwards,
+                                backward_follows};
   const kernels::LstmLayout layout = kernels::lstm_layout(g);
   const Tensor saved = workspace ? workspace->saved(layout.saved_size, x.dtype(), x.device())
                                  : Tensor::empty({layout.saved_size}, x.dtype(), x.device());
