@@ -116,7 +116,8 @@ template <class T> void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, in
 // c' = sigmoid(z_f)*c + sigmoid(z_i)*tanh(z_c), h' = sigmoid(z_o)*tanh(c'),
 // zero initial states. x (batch, steps, features); y as LstmGeometry says.
 // `saved` holds lstm_layout(g).saved_size values: forward writes it, backward
-// reads it; `scratch` holds lstm_layout(g).scratch_size values for backward.
+// reads it (never after a forward with g.keep_for_backward false); `scratch`
+// holds lstm_layout(g).scratch_size values for backward.
 template <class T> void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel,
                                      const T* bias, T* y, T* saved);
 template <class T> void lstm_backward(const LstmGeometry& g, const T* x, const T* kernel, const T* recurrent_kernel,
