@@ -383,9 +383,9 @@ TEST_CASE("lstm_backward adds into its gradients and skips null ones", "[lstm]")
     for (const Tensor& t : {in.x, in.kernel, in.recurrent_kernel, in.bias})
       grads.emplace_back(static_cast<size_t>(t.numel()), prefill);
     kernels::cpu::lstm_backward<double>(g, in.x.data<double>(), in.kernel.data<double>(),
-                                        in.recurrent_kernel.data<double>(), saved.data(), gy.data<double>(), scratch.data(),
-                                        with_gx ? grads[0].data() : nullptr, grads[1].data(), grads[2].data(),
-                                        grads[3].data());
+                                        in.recurrent_kernel.data<double>(), saved.data(), gy.data<double>(),
+                                        scratch.data(), with_gx ? grads[0].data() : nullptr, grads[1].data(),
+                                        grads[2].data(), grads[3].data());
     return grads;
   };
   const auto fresh = run(0.0, true), added = run(0.5, false);

@@ -2,10 +2,10 @@
 // batch rows (rows never interact, so the time loop needs no barrier). Forward,
 // per step: z = bias + x_t . kernel + h . recurrent_kernel through register
 // tiles that read the weights in place, then one pass that applies the gates,
-// updates the cell and saves what backward needs. Backward mirrors it, per
-// step: the hidden-state gradient (GEMM), the gate gradients (one pass), then
-// the step's share of the input and weight gradients (GEMMs) while its gate
-// gradients are in cache. x is read where it lies, batch-major.
+// updates the cell and, when a backward follows, saves what it needs. Backward
+// mirrors it, per step: the hidden-state gradient (GEMM), the gate gradients
+// (one pass), then the step's share of the input and weight gradients (GEMMs)
+// while its gate gradients are in cache. x is read where it lies, batch-major.
 #include <Eigen/Core>
 #include <algorithm>
 #include <vector>
@@ -230,8 +230,8 @@ void lstm_forward(const LstmGeometry& g, const T* x, const T* kernel, const T* r
       for (int64_t n = begin; n < end; ++n) {
         const int64_t read = slot(s) * N + n, written = slot(s + 1) * N + n;
         T* out = g.return_sequences ? y + (n * g.steps + s) * u : (s == g.steps - 1 ? y + n * u : nullptr);
-        gate_step(u, z + (n - begin) * G, cells + read * u, cells + written * u, keep ? tanh_cells + (s * N + n) * u : nullptr,
-                  hidden + written * u, out);
+        T* tanh_cell = keep ? tanh_cells + (s * N + n) * u : nullptr;
+        gate_step(u, z + (n - begin) * G, cells + read * u, cells + written * u, tanh_cell, hidden + written * u, out);
       }
     }
   });
