@@ -14,7 +14,6 @@ namespace timbre::kernels::cpu {
 namespace {
 constexpr int64_t kChunk = 8;  // channels per pass of a window: one vector
 
-
 // One window, `count` (<= kChunk) channels from x + corner, as vector
 // compare-and-select (GCC will not if-convert the scalar form, because of NaN).
 template <class T>
