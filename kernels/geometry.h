@@ -22,6 +22,14 @@ struct Pool2dGeometry {
   int64_t stride_h, stride_w;
 };
 
+// A stride-1 Conv2D followed by max pooling with stride = pool (Keras'
+// default), fused by conv2d_pool: the output is (batch, out_h, out_w,
+// conv.out_c) with out_h = conv.out_h / pool_h and out_w = conv.out_w / pool_w.
+struct ConvPoolGeometry {
+  Conv2dGeometry conv;
+  int64_t pool_h, pool_w, out_h, out_w;
+};
+
 // Keras' BatchNormalization over every axis but the last: `rows` = N*H*W positions of `channels`.
 struct BatchNormGeometry {
   int64_t rows, channels;

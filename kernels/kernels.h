@@ -39,6 +39,20 @@ template <class T> void conv2d_forward(const Conv2dGeometry& g, const T* x, cons
 template <class T> void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw,
                                         T* gb);
 
+// ---------------------------------------------------------------- conv2d_pool
+// Conv2D (stride 1), LeakyReLU and max pooling (stride = pool) as one kernel:
+// y (N, PH, PW, Cout) = maxpool(leaky_relu(conv2d(x, w) + b, alpha)), where
+// alpha >= 0 (1: no activation). The convolution's outputs never go through
+// memory, and those outside every window are not computed. argmax, written
+// when not null, is as maxpool2d_forward's, of the window's pre-activations
+// (the same position: the activation is monotone).
+template <class T> void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* b,
+                                            T* y, T* argmax);
+// The convolution's output gradient is gy times the activation's slope at y
+// (1 where y > 0, else alpha) at each window's argmax, and zero elsewhere.
+template <class T> void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* y,
+                                             const T* argmax, const T* gy, T* gx, T* gw, T* gb);
+
 // ---------------------------------------------------------------- maxpool2d
 // argmax (N, OH, OW, C), written when not null: the window position ph * pool_w + pw
 // of the first maximum (row-major), stored as T (exact: pools are small). The

@@ -19,6 +19,7 @@
 #endif
 
 #include "kernels/cpu/constant.h"
+#include "kernels/cpu/direct_conv.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
@@ -27,15 +28,15 @@ namespace timbre::kernels::cpu {
 
 namespace {
 // ------------------------------------------------------------------ direct
+using direct::kChannelBlock;
+using direct::kRowBlock;
+using direct::Planes;
 using simd::kLanes;
 using simd::load;
 using simd::Vec;
-// Output channels held in registers at once; more are done in blocks of this size.
-constexpr int kChannelBlock = 8;
+using DirectGeometry = direct::Geometry;
 // Largest channel counts the direct path takes; wider layers suit a GEMM.
 constexpr int64_t kDirectMaxChannels = 16;
-// Most output rows the forward computes at once (kRowBlock<1>).
-constexpr int64_t kMaxRowBlock = 8;
 
 template <class T>
 T horizontal_sum(const Vec<T>& v) {
@@ -44,87 +45,14 @@ T horizontal_sum(const Vec<T>& v) {
   return s;
 }
 
-int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-
-// A stride-1 convolution of one (in_h, in_w, in_c) sample into (out_h, out_w, out_c).
-struct DirectGeometry {
-  int64_t in_h, in_w, in_c, out_h, out_w, out_c, kernel_h, kernel_w, pad_top, pad_left;
-};
-
-// Zero-padded planes of one sample, one per input channel, wide enough that a
-// full vector tile may start at any output column (and `slack` columns beyond),
-// with spare zero rows below for the last block of output rows.
-template <class T>
-struct Planes {
-  int64_t rows, cols;
-  std::vector<T> data;
-
-  Planes(const DirectGeometry& d, int64_t slack)
-      : rows(d.out_h + d.kernel_h - 1 + kMaxRowBlock - 1),
-        cols(round_up(d.out_w, kLanes<T>) + d.kernel_w - 1 + slack) {
-    data.assign(static_cast<size_t>(d.in_c * rows * cols), T(0));
-  }
-  const T* row(int64_t c, int64_t r) const { return data.data() + (c * rows + r) * cols; }
-
-  // Copies sample x (in_h, in_w, in_c); the zero border stays as allocated.
-  // Reads x in order (one pass) and writes in_c sequential streams.
-  void fill(const DirectGeometry& d, const T* x) {
-    const int64_t iw_begin = std::max<int64_t>(0, -d.pad_left), iw_end = std::min(d.in_w, cols - d.pad_left);
-    for (int64_t ih = 0; ih < d.in_h; ++ih) {
-      const int64_t r = ih + d.pad_top;
-      if (r < 0 || r >= rows || iw_begin >= iw_end) continue;
-      const T* src = x + ih * d.in_w * d.in_c;
-      T* dst = data.data() + r * cols + d.pad_left;
-      if (d.in_c == 1) {
-        std::copy(src + iw_begin, src + iw_end, dst + iw_begin);
-        continue;
-      }
-      for (int64_t iw = iw_begin; iw < iw_end; ++iw)
-        for (int64_t c = 0; c < d.in_c; ++c) dst[c * rows * cols + iw] = src[iw * d.in_c + c];
-    }
-  }
-
-  // Sum of plane c (its zero border adds nothing).
-  double sum(int64_t c) const {
-    const T* p = data.data() + c * rows * cols;
-    T s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < rows * cols; ++i) s += p[i];
-    return static_cast<double>(s);
-  }
-};
-
-// Output rows computed together: R x CO independent accumulators (at least 8)
-// hide the FMA latency and share each weight broadcast across R rows.
-template <int CO>
-constexpr int kRowBlock = CO >= 4 ? 2 : (8 + CO - 1) / CO;
-
 // One tile: y[oh .. oh + R, ow0 .. ow0 + lanes, co0 .. co0 + CO] (+)= conv + bias;
 // rows past out_h are computed from the planes' spare rows and not stored.
 template <class T, int CO>
 void direct_tile(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t oh, int64_t ow0,
                  int64_t co0, bool accumulate, T* y) {
   constexpr int R = kRowBlock<CO>;
-  Vec<T> acc[R][CO] = {};
-  for (int64_t ci = 0; ci < d.in_c; ++ci)
-    for (int64_t kh = 0; kh < d.kernel_h; ++kh) {
-      const T* rows[R];  // one pointer per output row: no multiply in the tap loop
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) rows[r] = x.row(ci, oh + kh + r) + ow0;
-      const T* wk = w + (kh * d.kernel_w * d.in_c + ci) * d.out_c + co0;
-      for (int64_t kw = 0; kw < d.kernel_w; ++kw, wk += d.in_c * d.out_c) {
-        T weight[CO];
-#pragma GCC unroll 8
-        for (int c = 0; c < CO; ++c) weight[c] = wk[c];
-        // Each loaded vector feeds its CO multiply-adds at once, so one is live at a time.
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const Vec<T> v = load(rows[r] + kw);
-#pragma GCC unroll 8
-          for (int c = 0; c < CO; ++c) acc[r][c] += v * weight[c];
-        }
-      }
-    }
+  direct::Tile<T, CO> acc;
+  direct::accumulate_tile<T, CO>(d, x, w, oh, ow0, co0, acc);
   // Pixel-major order for the channels-last output: through memory, which the
   // compiler turns into whole-vector stores and strided reloads.
   T bias[CO];
@@ -262,10 +190,6 @@ bool use_direct(const Conv2dGeometry& g) {
          g.pad_top < g.kernel_h && g.pad_left < g.kernel_w;
 }
 
-DirectGeometry direct_geometry(const Conv2dGeometry& g) {
-  return {g.in_h, g.in_w, g.in_c, g.out_h, g.out_w, g.out_c, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left};
-}
-
 // dx = conv(gy, flipped w) with the roles of Cin and Cout exchanged and the
 // padding mirrored: dx[ih] = sum_kh gy[ih + pad_top - kh] w[kh].
 template <class T>
@@ -385,7 +309,7 @@ void gemm_conv_backward(const Conv2dGeometry& g, const T* x, const T* w, const T
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   if (use_direct(g))
-    direct_conv(direct_geometry(g), g.batch, x, w, b, false, y);
+    direct_conv(direct::geometry_of(g), g.batch, x, w, b, false, y);
   else
     gemm_conv_forward(g, x, w, b, y);
 }
@@ -393,7 +317,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b,
 template <class T>
 void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   if (!use_direct(g)) return gemm_conv_backward(g, x, w, gy, gx, gw, gb);
-  if (gw || gb) direct_weight_gradient(direct_geometry(g), g.batch, x, gy, gw, gb);
+  if (gw || gb) direct_weight_gradient(direct::geometry_of(g), g.batch, x, gy, gw, gb);
   if (gx) direct_data_gradient(g, w, gy, gx);
 }
 

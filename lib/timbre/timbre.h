@@ -21,6 +21,7 @@
 #include "timbre/ops/activation.h"
 #include "timbre/ops/batchnorm.h"
 #include "timbre/ops/conv2d.h"
+#include "timbre/ops/conv2d_pool.h"
 #include "timbre/ops/dense.h"
 #include "timbre/ops/dropout.h"
 #include "timbre/ops/elementwise.h"

@@ -1,5 +1,7 @@
 #include "timbre/nn/containers.h"
 
+#include "timbre/nn/layers.h"
+#include "timbre/ops/conv2d_pool.h"
 #include "timbre/ops/reshape.h"
 
 namespace timbre::nn {
@@ -12,18 +14,51 @@ std::vector<Module*> raw(const std::vector<ModulePtr>& modules) {
 }
 }  // namespace
 
+// The fused kernel is a direct convolution, which beats im2col + GEMM only for
+// few channels (the unfused Conv2D switches at the same count).
+constexpr int64_t kFusedMaxChannels = 16;
+
 std::vector<Module*> Sequential::children() { return raw(layers_); }
 
 Shape Sequential::on_build(const Shape& input) {
   check(!layers_.empty(), name(), "a Sequential needs at least one layer");
   Shape s = input;
   for (const ModulePtr& layer : layers_) s = layer->build(s, dtype());
+  fused_.clear();
+  for (size_t i = 0; i + 1 < layers_.size(); ++i) {
+    const auto* conv = dynamic_cast<const Conv2D*>(layers_[i].get());
+    if (!conv || conv->input_shape()[2] > kFusedMaxChannels || conv->output_shape()[2] > kFusedMaxChannels) continue;
+    // Conv2D(relu) + pool, Conv2D + pool (slope 1: linear), Conv2D + LeakyReLU + pool.
+    size_t length = 2;
+    double slope = conv->activation() == Activation::relu ? 0.0 : 1.0;
+    if (conv->activation() != Activation::linear && conv->activation() != Activation::relu) continue;
+    if (const auto* leaky = dynamic_cast<const LeakyReLU*>(layers_[i + 1].get());
+        leaky && conv->activation() == Activation::linear && i + 2 < layers_.size()) {
+      slope = leaky->negative_slope();
+      length = 3;
+    }
+    const auto* pool = dynamic_cast<const MaxPooling2D*>(layers_[i + length - 1].get());
+    if (!pool || !ops::conv2d_pool_supports(conv->options(), slope, pool->options())) continue;
+    fused_.push_back({i, length, slope});
+    i += length - 1;
+  }
   return s;
 }
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (const ModulePtr& layer : layers_) y = (*layer)(y);
+  auto run = fused_.begin();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (run == fused_.end() || run->first != i) {
+      y = (*layers_[i])(y);
+      continue;
+    }
+    const auto& conv = static_cast<const Conv2D&>(*layers_[i]);
+    const auto& pool = static_cast<const MaxPooling2D&>(*layers_[i + run->length - 1]);
+    y = ops::conv2d_pool(y, conv.kernel, conv.bias, conv.options(), run->slope, pool.options());
+    i += run->length - 1;
+    ++run;
+  }
   return y;
 }
 

@@ -1,5 +1,8 @@
 // Containers: Sequential (one layer after another) and Concatenate (parallel
 // branches on the same input, joined along the last axis: P1.1's shape).
+// Sequential runs Conv2D [+ LeakyReLU] + MaxPooling2D as one fused op
+// (ops::conv2d_pool: same values and gradients, the convolution's output never
+// stored) where the op takes the settings and the convolution has few channels.
 #pragma once
 
 #include <vector>
@@ -30,7 +33,14 @@ class Sequential : public Module {
   Tensor forward(const Tensor& x) override;
 
  private:
+  // A run of layers done by ops::conv2d_pool: layers_[first] is the Conv2D,
+  // layers_[first + length - 1] the MaxPooling2D. Found at build.
+  struct FusedRun {
+    size_t first, length;
+    double slope;
+  };
   std::vector<ModulePtr> layers_;
+  std::vector<FusedRun> fused_;
 };
 
 class Concatenate : public Module {

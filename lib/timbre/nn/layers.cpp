@@ -57,7 +57,7 @@ Shape Conv2D::on_build(const Shape& input) {
 }
 
 Tensor Conv2D::forward(const Tensor& x) {
-  return apply_activation(activation_, ops::conv2d(x, kernel, bias, {strides_[0], strides_[1], padding_}));
+  return apply_activation(activation_, ops::conv2d(x, kernel, bias, options()));
 }
 
 // ---------------------------------------------------------------- Dense
@@ -93,7 +93,7 @@ Shape MaxPooling2D::on_build(const Shape& input) {
 }
 
 Tensor MaxPooling2D::forward(const Tensor& x) {
-  return ops::maxpool2d(x, {pool_[0], pool_[1], strides_[0], strides_[1]});
+  return ops::maxpool2d(x, options());
 }
 
 // ---------------------------------------------------------------- BatchNormalization

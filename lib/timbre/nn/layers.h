@@ -8,6 +8,7 @@
 #include "timbre/nn/module.h"
 #include "timbre/ops/batchnorm.h"
 #include "timbre/ops/conv2d.h"
+#include "timbre/ops/maxpool2d.h"
 
 namespace timbre::nn {
 
@@ -23,6 +24,8 @@ class Conv2D : public Module {
   Conv2D(int64_t filters, std::array<int64_t, 2> kernel_size, Padding padding = Padding::valid,
          std::array<int64_t, 2> strides = {1, 1}, Activation activation = Activation::linear, bool use_bias = true);
   std::string type_name() const override { return "Conv2D"; }
+  ops::Conv2dOptions options() const { return {strides_[0], strides_[1], padding_}; }
+  Activation activation() const { return activation_; }
   Tensor kernel, bias;
 
  protected:
@@ -60,6 +63,7 @@ class MaxPooling2D : public Module {
   explicit MaxPooling2D(std::array<int64_t, 2> pool_size = {2, 2}, std::array<int64_t, 2> strides = {0, 0});
   explicit MaxPooling2D(int64_t pool) : MaxPooling2D({pool, pool}) {}
   std::string type_name() const override { return "MaxPooling2D"; }
+  ops::Pool2dOptions options() const { return {pool_[0], pool_[1], strides_[0], strides_[1]}; }
 
  protected:
   Shape on_build(const Shape& input) override;
@@ -88,6 +92,7 @@ class LeakyReLU : public Module {
  public:
   explicit LeakyReLU(double negative_slope = 0.3);  // Keras' default slope
   std::string type_name() const override { return "LeakyReLU"; }
+  double negative_slope() const { return slope_; }
 
  protected:
   Shape on_build(const Shape& input) override { return input; }

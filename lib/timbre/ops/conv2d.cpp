@@ -10,7 +10,7 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, Padding pad
   return padding == Padding::same ? (in + stride - 1) / stride : (in - kernel) / stride + 1;
 }
 
-namespace {
+namespace detail {
 kernels::Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& kernel, const Conv2dOptions& o) {
   check(x.rank() == 4, "conv2d", "input must be (N, H, W, C), got ", x);
   check(kernel.rank() == 4, "conv2d", "kernel must be (KH, KW, Cin, Cout), got ", kernel);
@@ -40,11 +40,11 @@ kernels::Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& kernel, con
   }
   return g;
 }
-}  // namespace
+}  // namespace detail
 
 Tensor conv2d(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& options) {
   detail::check_compatible("conv2d", {&x, &kernel, &bias});
-  const kernels::Conv2dGeometry g = conv2d_geometry(x.shape(), kernel.shape(), options);
+  const kernels::Conv2dGeometry g = detail::conv2d_geometry(x.shape(), kernel.shape(), options);
   check(!bias.defined() || bias.shape() == Shape{g.out_c}, "conv2d", "bias must be (", g.out_c, ",), got ",
         bias.defined() ? bias.shape().str() : "");
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.out_c}, x.dtype(), x.device());

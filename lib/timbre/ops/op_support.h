@@ -7,6 +7,7 @@
 #include "kernels/dispatch.h"
 #include "timbre/autograd/node.h"
 #include "timbre/core/tensor.h"
+#include "timbre/ops/conv2d.h"
 
 namespace timbre::ops::detail {
 
@@ -31,6 +32,10 @@ template <class T>
 T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
+
+// The kernels' geometry of conv2d(x, kernel) after checking the shapes and
+// options (shared by conv2d and the fused conv2d_pool).
+kernels::Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& kernel, const Conv2dOptions& options);
 
 }  // namespace timbre::ops::detail
 

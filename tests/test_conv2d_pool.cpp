@@ -1,0 +1,179 @@
+// The fused Conv2D + LeakyReLU + MaxPool2D op: values and gradients against
+// the three unfused ops, gradient checks, bad settings, and Sequential's use of
+// it (same outputs and gradients as running the layers one by one).
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "gradcheck.h"
+
+using namespace timbre;
+using timbre::testing::gradcheck;
+using timbre::testing::random_tensor;
+
+namespace {
+struct Case {
+  int64_t h, w, c, k, f;
+  ops::Padding padding;
+  int64_t pool_h, pool_w;
+  double slope;
+};
+
+// P1.1's two branches and P1.2's convolutions in small; 'same' padding; more
+// than 8 output channels (two channel blocks); pool 2x1; ReLU, LeakyReLU, linear.
+const Case kCases[] = {
+    {21, 19, 1, 8, 3, ops::Padding::valid, 4, 4, 0.3}, {17, 23, 1, 4, 4, ops::Padding::valid, 2, 2, 0.3},
+    {13, 37, 1, 4, 8, ops::Padding::same, 2, 2, 0.3},  {12, 11, 8, 3, 6, ops::Padding::valid, 2, 2, 1.0},
+    {9, 10, 3, 3, 11, ops::Padding::same, 2, 1, 0.0},   {7, 9, 2, 2, 5, ops::Padding::same, 3, 2, 0.1},
+};
+
+struct Result {
+  std::vector<double> y, gx, gw, gb;
+};
+
+// The op under test, or the unfused chain, with a backward from `upstream`.
+template <class F>
+Result run(F&& f, const Tensor& x0, const Tensor& w0, const Tensor& b0, const Tensor& upstream) {
+  Tensor x = x0.detach().clone().set_requires_grad(), w = w0.detach().clone().set_requires_grad(),
+         b = b0.detach().clone().set_requires_grad();
+  Tensor y = f(x, w, b);
+  y.backward(upstream.to(y.dtype()));
+  return {y.to(DType::f64).to_vector<double>(), x.grad().to(DType::f64).to_vector<double>(),
+          w.grad().to(DType::f64).to_vector<double>(), b.grad().to(DType::f64).to_vector<double>()};
+}
+
+void require_close(const std::vector<double>& got, const std::vector<double>& expected, double tolerance,
+                   const char* what) {
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO(what << "[" << i << "]");
+    REQUIRE(got[i] == Approx(expected[i]).margin(tolerance));
+  }
+}
+}  // namespace
+
+TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradients", "[conv2d_pool]") {
+  for (const Case& cs : kCases)
+    for (DType dtype : {DType::f64, DType::f32}) {
+      INFO("input " << cs.h << "x" << cs.w << "x" << cs.c << " kernel " << cs.k << " filters " << cs.f << " pool "
+                    << cs.pool_h << "x" << cs.pool_w << " slope " << cs.slope << " " << dtype_name(dtype));
+      const Tensor x = random_tensor({3, cs.h, cs.w, cs.c}, 1).to(dtype);
+      const Tensor w = random_tensor({cs.k, cs.k, cs.c, cs.f}, 2).to(dtype), b = random_tensor({cs.f}, 3).to(dtype);
+      const ops::Conv2dOptions conv{1, 1, cs.padding};
+      const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
+      const Tensor pooled_shape = ops::maxpool2d(ops::conv2d(x, w, b, conv), pool);
+      const Tensor upstream = random_tensor(pooled_shape.shape(), 4);
+      const Result fused = run(
+          [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+            return ops::conv2d_pool(xi, wi, bi, conv, cs.slope, pool);
+          },
+          x, w, b, upstream);
+      const Result chain = run(
+          [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+            Tensor z = ops::conv2d(xi, wi, bi, conv);
+            if (cs.slope != 1.0) z = ops::leaky_relu(z, cs.slope);
+            return ops::maxpool2d(z, pool);
+          },
+          x, w, b, upstream);
+      const double tolerance = dtype == DType::f64 ? 1e-12 : 2e-4;
+      require_close(fused.y, chain.y, tolerance, "y");
+      require_close(fused.gx, chain.gx, tolerance, "gx");
+      require_close(fused.gw, chain.gw, tolerance, "gw");
+      require_close(fused.gb, chain.gb, tolerance, "gb");
+    }
+}
+
+TEST_CASE("conv2d_pool sends the gradient to the first maximum of tied windows, as maxpool2d", "[conv2d_pool]") {
+  // Inputs and weights from {-1, 0, 1} make the convolution's outputs small integers: most windows tie.
+  auto integers = [](const Shape& shape, uint64_t seed) {
+    std::vector<double> v = random_tensor(shape, seed, -1.5, 1.5).to_vector<double>();
+    for (double& e : v) e = std::round(e);
+    return Tensor::from<double>(shape, v);
+  };
+  for (const Case& cs : kCases) {
+    INFO("kernel " << cs.k << " filters " << cs.f << " pool " << cs.pool_h << "x" << cs.pool_w);
+    const Tensor x = integers({2, cs.h, cs.w, cs.c}, 31), w = integers({cs.k, cs.k, cs.c, cs.f}, 32),
+                 b = Tensor::zeros({cs.f}, DType::f64);
+    const ops::Conv2dOptions conv{1, 1, cs.padding};
+    const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
+    const Tensor upstream = random_tensor(ops::conv2d_pool(x, w, b, conv, 0.5, pool).shape(), 33);
+    const Result fused = run([&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+      return ops::conv2d_pool(xi, wi, bi, conv, 0.5, pool);
+    }, x, w, b, upstream);
+    const Result chain = run([&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+      return ops::maxpool2d(ops::leaky_relu(ops::conv2d(xi, wi, bi, conv), 0.5), pool);
+    }, x, w, b, upstream);
+    require_close(fused.y, chain.y, 1e-12, "y");
+    require_close(fused.gx, chain.gx, 1e-12, "gx");
+    require_close(fused.gw, chain.gw, 1e-12, "gw");
+  }
+}
+
+TEST_CASE("conv2d_pool without gradients gives the same values", "[conv2d_pool]") {
+  const Tensor x = random_tensor({2, 21, 19, 1}, 5).to(DType::f32), w = random_tensor({8, 8, 1, 3}, 6).to(DType::f32),
+               b = random_tensor({3}, 7).to(DType::f32);
+  const Tensor with_grad = ops::conv2d_pool(x, w.clone().set_requires_grad(), b, {}, 0.3, {4, 4});
+  Tensor without;
+  {
+    autograd::NoGrad no_grad;
+    without = ops::conv2d_pool(x, w, b, {}, 0.3, {4, 4});
+  }
+  CHECK(without.to_vector<float>() == with_grad.to_vector<float>());
+}
+
+TEST_CASE("gradcheck conv2d_pool", "[gradcheck][conv2d_pool]") {
+  for (const Case& cs : {kCases[0], kCases[3], kCases[4], kCases[5]}) {
+    Tensor x = random_tensor({2, cs.h, cs.w, cs.c}, 11).set_requires_grad();
+    Tensor w = random_tensor({cs.k, cs.k, cs.c, cs.f}, 12).set_requires_grad();
+    Tensor b = random_tensor({cs.f}, 13).set_requires_grad();
+    auto r = gradcheck(
+        [&](auto& in) {
+          return ops::conv2d_pool(in[0], in[1], in[2], {1, 1, cs.padding}, cs.slope, {cs.pool_h, cs.pool_w});
+        },
+        {x, w, b});
+    INFO("kernel " << cs.k << " filters " << cs.f << " slope " << cs.slope << "\n" << r.report);
+    CHECK(r.ok);
+  }
+}
+
+TEST_CASE("conv2d_pool rejects settings it does not fuse and bad shapes", "[conv2d_pool][errors]") {
+  const Tensor x = Tensor::zeros({1, 9, 9, 2}), w = Tensor::zeros({3, 3, 2, 4}), b = Tensor::zeros({4});
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {2, 2}, 0.3, {2, 2}), Catch::Contains("conv2d_pool") &&
+                                                                         Catch::Contains("strides (2, 2)"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {2, 2, 1, 1}), Catch::Contains("pool (2, 2) with strides (1, 1)"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 1.5, {2, 2}), Catch::Contains("slope 1.5"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, -0.1, {2, 2}), Catch::Contains("slope -0.1"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {8, 8}), Catch::Contains("smaller than the pool (8, 8)"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, Tensor::zeros({3, 3, 1, 4}), b, {}, 0.3, {2, 2}),
+                    Catch::Contains("2 channels but kernel"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, Tensor::zeros({3}), {}, 0.3, {2, 2}), Catch::Contains("bias must be (4,)"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w.to(DType::f64), b, {}, 0.3, {2, 2}), Catch::Contains("mixed element types"));
+}
+
+TEST_CASE("Sequential fuses Conv2D + LeakyReLU + MaxPooling2D with the layers' results", "[conv2d_pool][module]") {
+  // P1.1's branches and P1.2's front end; the fused model and its layers run one by one must agree.
+  nn::Sequential model(nn::Conv2D(4, {4, 4}), nn::LeakyReLU(0.3), nn::MaxPooling2D(2), nn::Conv2D(6, {3, 3}),
+                       nn::MaxPooling2D(2), nn::Conv2D(5, {2, 2}, nn::Padding::same, {1, 1}, nn::Activation::relu),
+                       nn::MaxPooling2D({2, 1}));
+  model.build({21, 22, 1}, DType::f64);
+  const Tensor x = random_tensor({3, 21, 22, 1}, 21);
+  const Tensor fused = model(x);
+  REQUIRE(fused.requires_grad());
+  CHECK(fused.grad_fn()->op == "conv2d_pool");
+  const Tensor upstream = random_tensor(fused.shape(), 22);
+  fused.backward(upstream);
+  std::vector<std::vector<double>> fused_grads;
+  for (Tensor& p : model.trainable_parameters()) {
+    fused_grads.push_back(p.grad().to_vector<double>());
+    p.set_grad(Tensor());
+  }
+  // The same layers, each called on its own.
+  Tensor y = x;
+  for (nn::Module* layer : model.children()) y = (*layer)(y);
+  REQUIRE(y.grad_fn()->op == "maxpool2d");
+  y.backward(upstream);
+  require_close(fused.to_vector<double>(), y.to_vector<double>(), 1e-12, "y");
+  const std::vector<Tensor> parameters = model.trainable_parameters();
+  REQUIRE(parameters.size() == fused_grads.size());
+  for (size_t i = 0; i < parameters.size(); ++i)
+    require_close(fused_grads[i], parameters[i].grad().to_vector<double>(), 1e-12, "parameter gradient");
+}
