@@ -262,6 +262,58 @@ TEMPLATE_TEST_CASE("cuda conv2d forward and backward match the CPU", "[cuda]", f
   }
 }
 
+// ---------------------------------------------------------------- conv2d_pool
+
+TEMPLATE_TEST_CASE("cuda conv2d_pool forward and backward match the CPU, ties included", "[cuda]", float, double) {
+  using T = TestType;
+  // conv: batch, in_h, in_w, in_c, out_h, out_w, out_c, kernel_h, kernel_w, stride 1, 1, pad_top, pad_left;
+  // then pool_h, pool_w, out_h, out_w
+  const k::ConvPoolGeometry geometries[] = {
+      {{2, 21, 19, 1, 14, 12, 3, 8, 8, 1, 1, 0, 0}, 4, 4, 3, 3},  // P1.1: 3@8x8, pool 4, rows and columns left over
+      {{2, 9, 10, 3, 9, 10, 5, 4, 4, 1, 1, 1, 1}, 2, 2, 4, 5},    // "same" 4x4: one row/column before, two after
+      {{1, 8, 7, 2, 6, 6, 5, 3, 2, 1, 1, 0, 0}, 2, 1, 3, 6},      // pool 2x1
+      {{2, 11, 10, 3, 11, 10, 9, 3, 3, 1, 1, 1, 1}, 3, 3, 3, 3},  // "same" 3x3, pool 3, more channels than a block
+  };
+  for (const auto& g : geometries) {
+    const k::Conv2dGeometry& c = g.conv;
+    const int64_t xn = c.batch * c.in_h * c.in_w * c.in_c, wn = c.kernel_h * c.kernel_w * c.in_c * c.out_c,
+                  yn = c.batch * g.out_h * g.out_w * c.out_c;
+    // Small integers and halves: every backend's convolution is exact, and windows
+    // have tied maxima (and zeros), whose argmax must be the first in row-major order.
+    auto coarse = [](std::vector<T> v, T step) {
+      for (T& e : v) e = std::floor(e) * step;
+      return v;
+    };
+    const auto x = coarse(random_vector<T>(xn, 1, -3, 4), 1), w = coarse(random_vector<T>(wn, 2, -2, 3), 0.5),
+               b = coarse(random_vector<T>(c.out_c, 3, -2, 3), 0.5);
+    const auto gy = random_vector<T>(yn, 4), gx0 = random_vector<T>(xn, 5), gw0 = random_vector<T>(wn, 6),
+               gb0 = random_vector<T>(c.out_c, 7);
+    for (const T alpha : {T(0), T(0.3), T(1)})
+      for_each_cuda_backend([&](Backend be) {
+        auto run = [&](Backend backend) {
+          // Backward adds into gradients that start non-zero; a second forward without
+          // argmax and a backward with gx alone check that null outputs are skipped.
+          std::vector<T> y(yn), argmax(yn), gx = gx0, gw = gw0, gb = gb0, y_alone(yn), gx_alone = gx0;
+          {
+            Memory mem(backend);
+            CALL(backend, conv2d_pool_forward<T>, g, alpha, mem(x), mem(w), mem(b), mem(y), mem(argmax));
+            CALL(backend, conv2d_pool_backward<T>, g, alpha, mem(x), mem(w), mem(y),
+                 mem(argmax), mem(gy), mem(gx), mem(gw), mem(gb));
+            CALL(backend, conv2d_pool_forward<T>, g, alpha, mem(x), mem(w), nullptr, mem(y_alone), nullptr);
+            CALL(backend, conv2d_pool_backward<T>, g, alpha, mem(x), mem(w), mem(y),
+                 mem(argmax), mem(gy), mem(gx_alone), nullptr, nullptr);
+          }
+          return std::vector<std::vector<T>>{y, argmax, gx, gw, gb, y_alone, gx_alone};
+        };
+        const auto expected = run(Backend::cpu), actual = run(be);
+        INFO("input " << c.in_h << "x" << c.in_w << "x" << c.in_c << " kernel " << c.kernel_h << "x" << c.kernel_w
+                      << " pool " << g.pool_h << "x" << g.pool_w << " alpha " << alpha);
+        const char* names[] = {"y", "argmax", "gx", "gw", "gb", "y without bias or argmax", "gx alone"};
+        for (size_t i = 0; i < expected.size(); ++i) expect_close(expected[i], actual[i], names[i]);
+      });
+  }
+}
+
 // ---------------------------------------------------------------- maxpool2d
 
 TEMPLATE_TEST_CASE("cuda maxpool2d forward and backward match the CPU, ties included", "[cuda]", float, double) {
