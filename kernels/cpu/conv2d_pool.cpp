@@ -10,7 +10,9 @@
 // an unfused convolution's weight-gradient work, and no activation or pooling
 // pass over memory at all.
 #include <algorithm>
+#include <cstring>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #ifdef _OPENMP
@@ -33,65 +35,83 @@ using direct::Planes;
 using simd::kLanes;
 using simd::Vec;
 
-// One thread's convolution outputs for a strip of rows: [channel][row][column],
-// channels of one block, columns padded to whole vectors.
+// One thread's convolution outputs for a strip of rows, split by the column's
+// place in its window: [channel][row][dx][px] holds conv column px * pool_w + dx,
+// so pooling is elementwise vector work over px. Sized for a channel block.
 template <class T>
 struct Strip {
-  int64_t rows, cols;
+  int64_t rows, phase_cols;
   std::vector<T> data;
-  // Column maxima over a window's rows, and the row (dy) of each.
-  std::vector<T> column_max, column_row;
+  std::vector<T> pooled, position;  // [channel][px]: one pooled row before it goes to y
 
-  Strip(const ConvPoolGeometry& g)
+  explicit Strip(const ConvPoolGeometry& g)
       : rows(g.pool_h * kMaxRowBlock),
-        cols(direct::round_up(g.out_w * g.pool_w, kLanes<T>)),
-        data(static_cast<size_t>(kChannelBlock * rows * cols)),
-        column_max(static_cast<size_t>(cols)),
-        column_row(static_cast<size_t>(cols)) {}
-  T* row(int64_t c, int64_t r) { return data.data() + (c * rows + r) * cols; }
+        // Tiles cover the used columns in whole vectors: round_up(out_w * pool_w, kLanes) of them.
+        phase_cols(direct::round_up((direct::round_up(g.out_w * g.pool_w, kLanes<T>) + g.pool_w - 1) / g.pool_w,
+                                    kLanes<T>)),
+        data(static_cast<size_t>(kChannelBlock * rows * g.pool_w * phase_cols)),
+        pooled(static_cast<size_t>(kChannelBlock * phase_cols)),
+        position(static_cast<size_t>(kChannelBlock * phase_cols)) {}
+  // Window column dx of row r of channel c.
+  T* phase(const ConvPoolGeometry& g, int64_t c, int64_t r, int64_t dx) {
+    return data.data() + ((c * rows + r) * g.pool_w + dx) * phase_cols;
+  }
 };
 
-// Pools `pooled_rows` rows of windows from the strip's channels [0, count) into
-// y and argmax (which point at the first pooled row's channel co0; rows of
-// out_w * out_c). The first maximum in row-major window order wins: column
-// maxima keep their first row, and across columns a tie goes to the smaller
-// position dy * pool_w + dx.
+// Stores tile columns ow0 .. ow0 + kLanes (ow0 a multiple of kLanes) of one row
+// into its window-column phases `row` (pool_w rows of phase_cols).
+template <class T>
+void store_phases(const Vec<T>& v, int64_t pool_w, int64_t phase_cols, int64_t ow0, T* row) {
+  constexpr int64_t L = kLanes<T>;
+  // Lanes regrouped dx-major (columns dx, dx + P, dx + 2P, ...), then one narrow store per phase.
+  const auto split = [&]<int64_t P>(std::integral_constant<int64_t, P>) {
+    using Index = typename simd::Lanes<std::conditional_t<sizeof(T) == 4, int32_t, int64_t>, L>::type;
+    Index order;
+    for (int64_t j = 0; j < L; ++j) order[j] = (j % (L / P)) * P + j / (L / P);
+    const Vec<T> grouped = __builtin_shuffle(v, order);
+    for (int64_t dx = 0; dx < P; ++dx)
+      std::memcpy(row + dx * phase_cols + ow0 / P, reinterpret_cast<const T*>(&grouped) + dx * (L / P),
+                  sizeof(T) * (L / P));
+  };
+  switch (pool_w) {
+    case 1: simd::store(row + ow0, v); return;
+    case 2: split(std::integral_constant<int64_t, 2>{}); return;
+    case 4: split(std::integral_constant<int64_t, 4>{}); return;
+    default:
+      for (int64_t j = 0; j < L; ++j) row[((ow0 + j) % pool_w) * phase_cols + (ow0 + j) / pool_w] = v[j];
+  }
+}
+
+// Pools the strip's first `pooled_rows` rows of windows for channels [0, count)
+// into y and argmax (which point at the first pooled row's channel co0; rows of
+// out_w * out_c). Window positions in row-major order with a strict >: the
+// first maximum wins, as in maxpool2d.
 template <class T>
 void pool_strip(const ConvPoolGeometry& g, T alpha, Strip<T>& s, int64_t pooled_rows, int64_t count, T* y,
                 T* argmax) {
-  const int64_t used_w = g.out_w * g.pool_w, out_c = g.conv.out_c;
-  for (int64_t c = 0; c < count; ++c)
-    for (int64_t pr = 0; pr < pooled_rows; ++pr) {
-      const T* top = s.row(c, pr * g.pool_h);
-      for (int64_t j = 0; j < used_w; j += kLanes<T>) {
-        Vec<T> best = simd::load(top + j), best_row{};
-        for (int64_t dy = 1; dy < g.pool_h; ++dy) {
-          const Vec<T> v = simd::load(top + dy * s.cols + j);
-          const auto greater = v > best;  // strict: ties keep the first row
+  const int64_t out_c = g.conv.out_c;
+  for (int64_t pr = 0; pr < pooled_rows; ++pr) {
+    for (int64_t c = 0; c < count; ++c)
+      for (int64_t j = 0; j < g.out_w; j += kLanes<T>) {
+        Vec<T> best = simd::load(s.phase(g, c, pr * g.pool_h, 0) + j), first{};
+        for (int64_t p = 1; p < g.pool_h * g.pool_w; ++p) {
+          const Vec<T> v = simd::load(s.phase(g, c, pr * g.pool_h + p / g.pool_w, p % g.pool_w) + j);
+          const auto greater = v > best;
           best = greater ? v : best;
-          best_row = greater ? Vec<T>{} + static_cast<T>(dy) : best_row;
+          first = greater ? Vec<T>{} + static_cast<T>(p) : first;
         }
-        simd::store(s.column_max.data() + j, best);
-        simd::store(s.column_row.data() + j, best_row);
+        simd::store(s.pooled.data() + c * s.phase_cols + j, best > 0 ? best : alpha * best);
+        simd::store(s.position.data() + c * s.phase_cols + j, first);
       }
-      T* yr = y + pr * g.out_w * out_c + c;
-      T* ar = argmax ? argmax + pr * g.out_w * out_c + c : nullptr;
-      for (int64_t px = 0; px < g.out_w; ++px) {
-        const T* m = s.column_max.data() + px * g.pool_w;
-        const T* dy = s.column_row.data() + px * g.pool_w;
-        T best = m[0];
-        int64_t position = static_cast<int64_t>(dy[0]) * g.pool_w;
-        for (int64_t dx = 1; dx < g.pool_w; ++dx) {
-          const int64_t p = static_cast<int64_t>(dy[dx]) * g.pool_w + dx;
-          if (m[dx] > best || (m[dx] == best && p < position)) {
-            best = m[dx];
-            position = p;
-          }
-        }
-        yr[px * out_c] = best > 0 ? best : alpha * best;
-        if (ar) ar[px * out_c] = static_cast<T>(position);
+    // To channels-last.
+    T* yr = y + pr * g.out_w * out_c;
+    T* ar = argmax ? argmax + pr * g.out_w * out_c : nullptr;
+    for (int64_t px = 0; px < g.out_w; ++px)
+      for (int64_t c = 0; c < count; ++c) {
+        yr[px * out_c + c] = s.pooled[c * s.phase_cols + px];
+        if (ar) ar[px * out_c + c] = s.position[c * s.phase_cols + px];
       }
-    }
+  }
 }
 
 // Output channels [co0, co0 + CO) of one sample: strips of conv rows, each pooled at once.
@@ -110,7 +130,8 @@ void sample_forward(const ConvPoolGeometry& g, const direct::Geometry& d, T alph
         direct::Tile<T, CO> acc;
         direct::accumulate_tile<T, CO>(d, x, w, first + r0, ow0, co0, acc);
         for (int r = 0; r < R; ++r)
-          for (int c = 0; c < CO; ++c) simd::store(s.row(c, r0 + r) + ow0, acc[r][c] + bias[c]);
+          for (int c = 0; c < CO; ++c)
+            store_phases(acc[r][c] + bias[c], g.pool_w, s.phase_cols, ow0, s.phase(g, c, r0 + r, 0));
       }
     const int64_t offset = (first / g.pool_h) * g.out_w * g.conv.out_c + co0;
     pool_strip(g, alpha, s, rows / g.pool_h, CO, y + offset, argmax ? argmax + offset : nullptr);
