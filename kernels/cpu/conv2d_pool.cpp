@@ -61,7 +61,7 @@ struct Strip {
 // Stores tile columns ow0 .. ow0 + kLanes (ow0 a multiple of kLanes) of one row
 // into its window-column phases `row` (pool_w rows of phase_cols).
 template <class T>
-void store_phases(const Vec<T>& v, int64_t pool_w, int64_t phase_cols, int64_t ow0, T* row) {
+[[gnu::always_inline]] inline void store_phases(const Vec<T>& v, int64_t pool_w, int64_t phase_cols, int64_t ow0, T* row) {
   constexpr int64_t L = kLanes<T>;
   // Lanes regrouped dx-major (columns dx, dx + P, dx + 2P, ...), then one narrow store per phase.
   const auto split = [&]<int64_t P>(std::integral_constant<int64_t, P>) {
@@ -184,20 +184,27 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
   const int64_t taps = d.kernel_h * d.kernel_w, wsize = taps * d.in_c * d.out_c;
   const int64_t in_size = d.in_h * d.in_w * d.in_c, out_size = g.out_h * g.out_w * d.out_c;
   const int64_t work = g.conv.batch * out_size * taps * d.in_c * ((gw ? 1 : 0) + (gx ? 1 : 0));
-  // The kernel as [co][ci][kh][kw]: a tap row of the data gradient is contiguous.
-  std::vector<T> wt;
+  // A kernel row (kw = 0 .. kernel_w) is handled as `chunks` whole vectors:
+  // lanes past kernel_w read the planes' slack and are dropped (gw) or add
+  // zero weights (gx). Tap rows are indexed [co][ci][kh].
+  const int64_t chunks = (d.kernel_w + kLanes<T> - 1) / kLanes<T>;
+  const int64_t tap_rows = d.out_c * d.in_c * d.kernel_h;
+  const auto tap_row = [&](int64_t co, int64_t ci, int64_t kh) { return ((co * d.in_c + ci) * d.kernel_h + kh) * chunks; };
+  std::vector<Vec<T>> wt;  // the kernel as tap rows, for gx
   if (gx) {
-    wt.resize(static_cast<size_t>(wsize));
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t ci = 0; ci < d.in_c; ++ci)
-        for (int64_t co = 0; co < d.out_c; ++co)
-          wt[((co * d.in_c + ci) * taps) + t] = w[(t * d.in_c + ci) * d.out_c + co];
+    wt.assign(static_cast<size_t>(tap_rows * chunks), Vec<T>{});
+    for (int64_t kh = 0; kh < d.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < d.kernel_w; ++kw)
+        for (int64_t ci = 0; ci < d.in_c; ++ci)
+          for (int64_t co = 0; co < d.out_c; ++co)
+            wt[tap_row(co, ci, kh) + kw / kLanes<T>][kw % kLanes<T>] =
+                w[((kh * d.kernel_w + kw) * d.in_c + ci) * d.out_c + co];
   }
   int threads = 1;
 #ifdef _OPENMP
   if (work >= kElementwiseGrain) threads = omp_get_max_threads();
 #endif
-  // Per-thread sums in double, [co][ci][kh][kw] then bias, merged in thread order: deterministic.
+  // Per-thread sums in double, Keras' kernel layout then bias, merged in thread order: deterministic.
   std::vector<double> partial(static_cast<size_t>(threads * (wsize + d.out_c)), 0.0);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
@@ -209,51 +216,57 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
 #endif
     double* gw_local = partial.data() + tid * (wsize + d.out_c);
     double* gb_local = gw_local + wsize;
-    std::vector<T> gw_sample(gw ? static_cast<size_t>(wsize) : 0);
-    std::optional<Planes<T>> xp, gxp;  // x's planes for gw; gx's, padded like x, for gx
-    if (gw) xp.emplace(d, 0);
-    if (gx) gxp.emplace(d, 0);
+    std::vector<Vec<T>> gw_sample(gw ? static_cast<size_t>(tap_rows * chunks) : 0);
+    // x's planes for gw; gx's, padded like x, for gx; both with a vector of slack after each row.
+    std::optional<Planes<T>> xp, gxp;
+    if (gw) xp.emplace(d, kLanes<T>);
+    if (gx) gxp.emplace(d, kLanes<T>);
+    const Planes<T>& layout = gw ? *xp : *gxp;
+    const int64_t plane_size = layout.rows * layout.cols;
+    // Each window position's offset from the window's corner in the planes.
+    std::vector<int64_t> position_offset(static_cast<size_t>(g.pool_h * g.pool_w));
+    for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p)
+      position_offset[p] = (p / g.pool_w) * layout.cols + p % g.pool_w;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
     for (int64_t n = 0; n < g.conv.batch; ++n) {
       if (gw) {
         xp->fill(d, x + n * in_size);
-        std::fill(gw_sample.begin(), gw_sample.end(), T(0));
+        std::fill(gw_sample.begin(), gw_sample.end(), Vec<T>{});
       }
       if (gx) std::fill(gxp->data.begin(), gxp->data.end(), T(0));
       const int64_t first = n * out_size;
-      for (int64_t py = 0; py < g.out_h; ++py)
-        for (int64_t px = 0; px < g.out_w; ++px)
-          for (int64_t co = 0; co < d.out_c; ++co) {
+      for (int64_t co = 0; co < d.out_c; ++co)
+        for (int64_t py = 0; py < g.out_h; ++py)
+          for (int64_t px = 0; px < g.out_w; ++px) {
             const int64_t e = first + (py * g.out_w + px) * d.out_c + co;
             const T grad = y[e] > 0 ? gy[e] : alpha * gy[e];
             if (grad == T(0)) continue;
             gb_local[co] += grad;
-            const int64_t p = static_cast<int64_t>(argmax[e]);
-            const int64_t oh = py * g.pool_h + p / g.pool_w, ow = px * g.pool_w + p % g.pool_w;
+            // The argmax's conv position (oh, ow) reads plane rows oh + kh from column ow.
+            const int64_t corner = py * g.pool_h * layout.cols + px * g.pool_w +
+                                   position_offset[static_cast<size_t>(argmax[e])];
+            const Vec<T> gv = Vec<T>{} + grad;
             for (int64_t ci = 0; ci < d.in_c; ++ci)
               for (int64_t kh = 0; kh < d.kernel_h; ++kh) {
-                const int64_t tap_row = ((co * d.in_c + ci) * d.kernel_h + kh) * d.kernel_w;
-                if (gw) {
-                  const T* xr = xp->row(ci, oh + kh) + ow;
-                  T* acc = gw_sample.data() + tap_row;
-#pragma omp simd
-                  for (int64_t kw = 0; kw < d.kernel_w; ++kw) acc[kw] += grad * xr[kw];
-                }
-                if (gx) {
-                  T* gr = gxp->row(ci, oh + kh) + ow;
-                  const T* wr = wt.data() + tap_row;
-#pragma omp simd
-                  for (int64_t kw = 0; kw < d.kernel_w; ++kw) gr[kw] += grad * wr[kw];
+                const int64_t at = ci * plane_size + corner + kh * layout.cols, row = tap_row(co, ci, kh);
+                for (int64_t k = 0; k < chunks; ++k) {
+                  if (gw) gw_sample[row + k] += gv * simd::load(xp->data.data() + at + k * kLanes<T>);
+                  if (gx) {
+                    T* dst = gxp->data.data() + at + k * kLanes<T>;
+                    simd::store(dst, simd::load(dst) + gv * wt[row + k]);
+                  }
                 }
               }
           }
       if (gw)
-        for (int64_t t = 0; t < taps; ++t)
-          for (int64_t ci = 0; ci < d.in_c; ++ci)
-            for (int64_t co = 0; co < d.out_c; ++co)
-              gw_local[(t * d.in_c + ci) * d.out_c + co] += gw_sample[(co * d.in_c + ci) * taps + t];
+        for (int64_t kh = 0; kh < d.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < d.kernel_w; ++kw)
+            for (int64_t ci = 0; ci < d.in_c; ++ci)
+              for (int64_t co = 0; co < d.out_c; ++co)
+                gw_local[((kh * d.kernel_w + kw) * d.in_c + ci) * d.out_c + co] +=
+                    gw_sample[tap_row(co, ci, kh) + kw / kLanes<T>][kw % kLanes<T>];
       if (gx) add_planes_to(d, *gxp, gx + n * in_size);
     }
   }
