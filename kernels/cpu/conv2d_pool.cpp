@@ -35,6 +35,9 @@ using direct::Planes;
 using simd::kLanes;
 using simd::Vec;
 
+// Kernel rows whose weight-gradient sums one pass keeps in registers.
+constexpr int kTapRowBlock = 8;
+
 // One thread's convolution outputs for a strip of rows, split by the column's
 // place in its window: [channel][row][dx][px] holds conv column px * pool_w + dx,
 // so pooling is elementwise vector work over px. Sized for a channel block.
@@ -222,6 +225,8 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
     if (gw) xp.emplace(d, kLanes<T>);
     if (gx) gxp.emplace(d, kLanes<T>);
     const Planes<T>& layout = gw ? *xp : *gxp;
+    std::vector<T> grads(static_cast<size_t>(g.out_h * g.out_w));
+    std::vector<int64_t> corners(grads.size());
     const int64_t plane_size = layout.rows * layout.cols;
     // Each window position's offset from the window's corner in the planes.
     std::vector<int64_t> position_offset(static_cast<size_t>(g.pool_h * g.pool_w));
@@ -237,29 +242,49 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
       }
       if (gx) std::fill(gxp->data.begin(), gxp->data.end(), T(0));
       const int64_t first = n * out_size;
-      for (int64_t co = 0; co < d.out_c; ++co)
+      for (int64_t co = 0; co < d.out_c; ++co) {
+        // This channel's nonzero output gradients and the plane offset of each one's argmax:
+        // conv position (oh, ow) reads plane rows oh + kh from column ow.
+        int64_t count = 0;
         for (int64_t py = 0; py < g.out_h; ++py)
           for (int64_t px = 0; px < g.out_w; ++px) {
             const int64_t e = first + (py * g.out_w + px) * d.out_c + co;
             const T grad = y[e] > 0 ? gy[e] : alpha * gy[e];
             if (grad == T(0)) continue;
             gb_local[co] += grad;
-            // The argmax's conv position (oh, ow) reads plane rows oh + kh from column ow.
-            const int64_t corner = py * g.pool_h * layout.cols + px * g.pool_w +
-                                   position_offset[static_cast<size_t>(argmax[e])];
-            const Vec<T> gv = Vec<T>{} + grad;
-            for (int64_t ci = 0; ci < d.in_c; ++ci)
-              for (int64_t kh = 0; kh < d.kernel_h; ++kh) {
-                const int64_t at = ci * plane_size + corner + kh * layout.cols, row = tap_row(co, ci, kh);
-                for (int64_t k = 0; k < chunks; ++k) {
-                  if (gw) gw_sample[row + k] += gv * simd::load(xp->data.data() + at + k * kLanes<T>);
-                  if (gx) {
-                    T* dst = gxp->data.data() + at + k * kLanes<T>;
-                    simd::store(dst, simd::load(dst) + gv * wt[row + k]);
+            grads[count] = grad;
+            corners[count++] = py * g.pool_h * layout.cols + px * g.pool_w +
+                               position_offset[static_cast<size_t>(argmax[e])];
+          }
+        for (int64_t ci = 0; ci < d.in_c; ++ci)
+          for (int64_t k = 0; k < chunks; ++k)
+            for (int64_t kh0 = 0; kh0 < d.kernel_h; kh0 += kTapRowBlock) {
+              const int64_t at = ci * plane_size + kh0 * layout.cols + k * kLanes<T>, row = tap_row(co, ci, kh0) + k;
+              with_constant<kTapRowBlock>(std::min<int64_t>(kTapRowBlock, d.kernel_h - kh0), [&](auto rows) {
+                constexpr int KB = decltype(rows)::value;
+                if (gw) {
+                  // Register accumulators: a sum in memory would chain each update to the last through a store.
+                  Vec<T> acc[KB] = {};
+                  const T* base = xp->data.data() + at;
+                  for (int64_t i = 0; i < count; ++i) {
+                    const Vec<T> gv = Vec<T>{} + grads[i];
+                    for (int r = 0; r < KB; ++r) acc[r] += gv * simd::load(base + corners[i] + r * layout.cols);
+                  }
+                  for (int r = 0; r < KB; ++r) gw_sample[row + r * chunks] += acc[r];
+                }
+                if (gx) {
+                  T* base = gxp->data.data() + at;
+                  for (int64_t i = 0; i < count; ++i) {
+                    const Vec<T> gv = Vec<T>{} + grads[i];
+                    for (int r = 0; r < KB; ++r) {
+                      T* dst = base + corners[i] + r * layout.cols;
+                      simd::store(dst, simd::load(dst) + gv * wt[row + r * chunks]);
+                    }
                   }
                 }
-              }
-          }
+              });
+            }
+      }
       if (gw)
         for (int64_t kh = 0; kh < d.kernel_h; ++kh)
           for (int64_t kw = 0; kw < d.kernel_w; ++kw)
