@@ -45,40 +45,6 @@ T horizontal_sum(const Vec<T>& v) {
   return s;
 }
 
-// One tile: y[oh .. oh + R, ow0 .. ow0 + lanes, co0 .. co0 + CO] (+)= conv + bias;
-// rows past out_h are computed from the planes' spare rows and not stored.
-template <class T, int CO>
-void direct_tile(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t oh, int64_t ow0,
-                 int64_t co0, bool accumulate, T* y) {
-  constexpr int R = kRowBlock<CO>;
-  direct::Tile<T, CO> acc;
-  direct::accumulate_tile<T, CO>(d, x, w, oh, ow0, co0, acc);
-  // Pixel-major order for the channels-last output: through memory, which the
-  // compiler turns into whole-vector stores and strided reloads.
-  T bias[CO];
-  for (int c = 0; c < CO; ++c) bias[c] = b ? b[co0 + c] : T(0);
-  const int64_t width = std::min(kLanes<T>, d.out_w - ow0);
-  for (int r = 0; r < R && oh + r < d.out_h; ++r) {
-    alignas(64) T planar[CO][kLanes<T>];
-    for (int c = 0; c < CO; ++c) std::memcpy(planar[c], &acc[r][c], sizeof(Vec<T>));
-    T* out = y + ((oh + r) * d.out_w + ow0) * d.out_c + co0;
-    if (width == kLanes<T> && d.out_c == CO && !accumulate) {
-      for (int64_t j = 0; j < kLanes<T>; ++j)
-        for (int c = 0; c < CO; ++c) out[j * CO + c] = planar[c][j] + bias[c];
-      continue;
-    }
-    for (int64_t j = 0; j < width; ++j, out += d.out_c)
-      for (int c = 0; c < CO; ++c) out[c] = (accumulate ? out[c] : T(0)) + planar[c][j] + bias[c];
-  }
-}
-
-template <class T, int CO>
-void direct_sample_block(const DirectGeometry& d, const Planes<T>& x, const T* w, const T* b, int64_t co0,
-                         bool accumulate, T* y) {
-  for (int64_t oh = 0; oh < d.out_h; oh += kRowBlock<CO>)
-    for (int64_t ow0 = 0; ow0 < d.out_w; ow0 += kLanes<T>) direct_tile<T, CO>(d, x, w, b, oh, ow0, co0, accumulate, y);
-}
-
 // y[n] (+)= conv(x[n], w) + b for every sample, parallel over samples.
 template <class T>
 void direct_conv(const DirectGeometry& d, int64_t batch, const T* x, const T* w, const T* b, bool accumulate, T* y) {
@@ -94,10 +60,7 @@ void direct_conv(const DirectGeometry& d, int64_t batch, const T* x, const T* w,
     for (int64_t n = 0; n < batch; ++n) {
       planes.fill(d, x + n * d.in_h * d.in_w * d.in_c);
       T* yn = y + n * d.out_h * d.out_w * d.out_c;
-      for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
-        with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
-          direct_sample_block<T, decltype(co)::value>(d, planes, w, b, co0, accumulate, yn);
-        });
+      direct::convolve_sample(d, planes, w, b, accumulate, yn);
     }
   }
   (void)work;
@@ -190,21 +153,12 @@ bool use_direct(const Conv2dGeometry& g) {
          g.pad_top < g.kernel_h && g.pad_left < g.kernel_w;
 }
 
-// dx = conv(gy, flipped w) with the roles of Cin and Cout exchanged and the
-// padding mirrored: dx[ih] = sum_kh gy[ih + pad_top - kh] w[kh].
+// dx = conv(gy, flipped w): a direct convolution (direct_conv.h).
 template <class T>
 void direct_data_gradient(const Conv2dGeometry& g, const T* w, const T* gy, T* gx) {
-  const int64_t K = g.kernel_h * g.kernel_w;
-  std::vector<T> flipped(static_cast<size_t>(K * g.in_c * g.out_c));
-  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
-    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
-      for (int64_t ci = 0; ci < g.in_c; ++ci)
-        for (int64_t co = 0; co < g.out_c; ++co)
-          flipped[(((g.kernel_h - 1 - kh) * g.kernel_w + (g.kernel_w - 1 - kw)) * g.out_c + co) * g.in_c + ci] =
-              w[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co];
-  const DirectGeometry d{g.out_h, g.out_w, g.out_c, g.in_h, g.in_w, g.in_c, g.kernel_h, g.kernel_w,
-                         g.kernel_h - 1 - g.pad_top, g.kernel_w - 1 - g.pad_left};
-  direct_conv(d, g.batch, gy, flipped.data(), static_cast<const T*>(nullptr), true, gx);
+  const std::vector<T> flipped = direct::flipped_kernel(g, w);
+  direct_conv(direct::data_gradient_geometry(g), g.batch, gy, flipped.data(), static_cast<const T*>(nullptr), true,
+              gx);
 }
 
 // ------------------------------------------------------------------ im2col + GEMM

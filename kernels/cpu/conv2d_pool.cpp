@@ -5,10 +5,11 @@
 // stays in L1 cache and pooled from there at once, so the convolution's output
 // never goes through memory and the LeakyReLU touches only the maxima.
 // Backward: the convolution's output gradient is nonzero only at each window's
-// argmax, one position in pool_h * pool_w, so the weight, bias and data
-// gradients are sums over the pooled outputs alone: with pool 4 a sixteenth of
-// an unfused convolution's weight-gradient work, and no activation or pooling
-// pass over memory at all.
+// argmax, one position in pool_h * pool_w, so the weight and bias gradients are
+// sums over the pooled outputs alone (with pool 4 a sixteenth of an unfused
+// convolution's weight-gradient work), with no activation or pooling pass over
+// memory. The data gradient, when needed, is the direct convolution of that
+// sparse gradient, placed into one sample's planes, with the flipped kernel.
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -141,16 +142,6 @@ void sample_forward(const ConvPoolGeometry& g, const direct::Geometry& d, T alph
   }
 }
 
-// Adds the interior of padded planes (one per channel) back into a channels-last sample.
-template <class T>
-void add_planes_to(const direct::Geometry& d, const Planes<T>& p, T* x) {
-  for (int64_t ih = 0; ih < d.in_h; ++ih)
-    for (int64_t c = 0; c < d.in_c; ++c) {
-      const T* src = p.row(c, ih + d.pad_top) + d.pad_left;
-      T* dst = x + ih * d.in_w * d.in_c + c;
-      for (int64_t iw = 0; iw < d.in_w; ++iw) dst[iw * d.in_c] += src[iw];
-    }
-}
 }  // namespace
 
 template <class T>
@@ -187,22 +178,15 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
   const int64_t taps = d.kernel_h * d.kernel_w, wsize = taps * d.in_c * d.out_c;
   const int64_t in_size = d.in_h * d.in_w * d.in_c, out_size = g.out_h * g.out_w * d.out_c;
   const int64_t work = g.conv.batch * out_size * taps * d.in_c * ((gw ? 1 : 0) + (gx ? 1 : 0));
-  // A kernel row (kw = 0 .. kernel_w) is handled as `chunks` whole vectors:
-  // lanes past kernel_w read the planes' slack and are dropped (gw) or add
-  // zero weights (gx). Tap rows are indexed [co][ci][kh].
+  // A kernel row (kw = 0 .. kernel_w) of the weight gradient is summed as
+  // `chunks` whole vectors: lanes past kernel_w read the planes' slack and are
+  // dropped. Tap rows are indexed [co][ci][kh].
   const int64_t chunks = (d.kernel_w + kLanes<T> - 1) / kLanes<T>;
   const int64_t tap_rows = d.out_c * d.in_c * d.kernel_h;
   const auto tap_row = [&](int64_t co, int64_t ci, int64_t kh) { return ((co * d.in_c + ci) * d.kernel_h + kh) * chunks; };
-  std::vector<Vec<T>> wt;  // the kernel as tap rows, for gx
-  if (gx) {
-    wt.assign(static_cast<size_t>(tap_rows * chunks), Vec<T>{});
-    for (int64_t kh = 0; kh < d.kernel_h; ++kh)
-      for (int64_t kw = 0; kw < d.kernel_w; ++kw)
-        for (int64_t ci = 0; ci < d.in_c; ++ci)
-          for (int64_t co = 0; co < d.out_c; ++co)
-            wt[tap_row(co, ci, kh) + kw / kLanes<T>][kw % kLanes<T>] =
-                w[((kh * d.kernel_w + kw) * d.in_c + ci) * d.out_c + co];
-  }
+  // gx = conv(the sparse output gradient, flipped w), a direct convolution per sample.
+  const direct::Geometry dd = direct::data_gradient_geometry(g.conv);
+  const std::vector<T> flipped = gx ? direct::flipped_kernel(g.conv, w) : std::vector<T>();
   int threads = 1;
 #ifdef _OPENMP
   if (work >= kElementwiseGrain) threads = omp_get_max_threads();
@@ -220,18 +204,20 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
     double* gw_local = partial.data() + tid * (wsize + d.out_c);
     double* gb_local = gw_local + wsize;
     std::vector<Vec<T>> gw_sample(gw ? static_cast<size_t>(tap_rows * chunks) : 0);
-    // x's planes for gw; gx's, padded like x, for gx; both with a vector of slack after each row.
-    std::optional<Planes<T>> xp, gxp;
+    // x's planes (with a vector of slack after each row) for gw; the output gradient's for gx.
+    std::optional<Planes<T>> xp, gyp;
     if (gw) xp.emplace(d, kLanes<T>);
-    if (gx) gxp.emplace(d, kLanes<T>);
-    const Planes<T>& layout = gw ? *xp : *gxp;
-    std::vector<T> grads(static_cast<size_t>(g.out_h * g.out_w));
-    std::vector<int64_t> corners(grads.size());
-    const int64_t plane_size = layout.rows * layout.cols;
-    // Each window position's offset from the window's corner in the planes.
-    std::vector<int64_t> position_offset(static_cast<size_t>(g.pool_h * g.pool_w));
-    for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p)
-      position_offset[p] = (p / g.pool_w) * layout.cols + p % g.pool_w;
+    if (gx) gyp.emplace(dd, 0);
+    const int64_t windows = g.out_h * g.out_w;  // per channel
+    std::vector<T> grads(static_cast<size_t>(out_size));
+    std::vector<int64_t> corners(gw ? grads.size() : 0);
+    // Each window position's offset from the window's corner in x's planes and in the gradient's.
+    const int64_t window = g.pool_h * g.pool_w;
+    std::vector<int64_t> x_offset(static_cast<size_t>(window)), gy_offset(static_cast<size_t>(window));
+    for (int64_t p = 0; p < window; ++p) {
+      x_offset[p] = xp ? (p / g.pool_w) * xp->cols + p % g.pool_w : 0;
+      gy_offset[p] = gyp ? (p / g.pool_w) * gyp->cols + p % g.pool_w : 0;
+    }
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -240,48 +226,46 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
         xp->fill(d, x + n * in_size);
         std::fill(gw_sample.begin(), gw_sample.end(), Vec<T>{});
       }
-      if (gx) std::fill(gxp->data.begin(), gxp->data.end(), T(0));
-      const int64_t first = n * out_size;
-      for (int64_t co = 0; co < d.out_c; ++co) {
-        // This channel's nonzero output gradients and the plane offset of each one's argmax:
-        // conv position (oh, ow) reads plane rows oh + kh from column ow.
-        int64_t count = 0;
-        for (int64_t py = 0; py < g.out_h; ++py)
-          for (int64_t px = 0; px < g.out_w; ++px) {
-            const int64_t e = first + (py * g.out_w + px) * d.out_c + co;
-            const T grad = y[e] > 0 ? gy[e] : alpha * gy[e];
-            if (grad == T(0)) continue;
-            gb_local[co] += grad;
-            grads[count] = grad;
-            corners[count++] = py * g.pool_h * layout.cols + px * g.pool_w +
-                               position_offset[static_cast<size_t>(argmax[e])];
+      if (gx) std::fill(gyp->data.begin(), gyp->data.end(), T(0));
+      // The convolution's output gradient at each window's argmax, one pass in memory order:
+      // placed into the gradient's planes for gx; listed by channel with the argmax's offset in
+      // x's planes for gw (conv position (oh, ow) reads plane rows oh + kh from column ow).
+      // No test for zeros: a branch on the sign of y would be mispredicted half the time.
+      const T* gy_n = gy + n * out_size;
+      const T* y_n = y + n * out_size;
+      const T* argmax_n = argmax + n * out_size;
+      for (int64_t py = 0, e = 0; py < g.out_h; ++py)
+        for (int64_t px = 0; px < g.out_w; ++px)
+          for (int64_t co = 0; co < d.out_c; ++co, ++e) {
+            const T grad = gy_n[e] * (y_n[e] > 0 ? T(1) : alpha);
+            const auto p = static_cast<size_t>(argmax_n[e]);
+            if (gx) gyp->row(co, py * g.pool_h + dd.pad_top)[px * g.pool_w + dd.pad_left + gy_offset[p]] = grad;
+            const int64_t slot = co * windows + py * g.out_w + px;
+            if (gw) corners[slot] = py * g.pool_h * xp->cols + px * g.pool_w + x_offset[p];
+            grads[slot] = grad;
           }
+      for (int64_t co = 0; co < d.out_c; ++co) {
+        const T* grads_co = grads.data() + co * windows;
+        const int64_t* corners_co = corners.data() + co * windows;
+        T bias_sum = 0;  // summed apart: adding into gb_local here would chain every element through memory
+#pragma omp simd reduction(+ : bias_sum)
+        for (int64_t i = 0; i < windows; ++i) bias_sum += grads_co[i];
+        gb_local[co] += bias_sum;
+        if (!gw) continue;
         for (int64_t ci = 0; ci < d.in_c; ++ci)
           for (int64_t k = 0; k < chunks; ++k)
             for (int64_t kh0 = 0; kh0 < d.kernel_h; kh0 += kTapRowBlock) {
-              const int64_t at = ci * plane_size + kh0 * layout.cols + k * kLanes<T>, row = tap_row(co, ci, kh0) + k;
+              const int64_t at = (ci * xp->rows + kh0) * xp->cols + k * kLanes<T>, row = tap_row(co, ci, kh0) + k;
               with_constant<kTapRowBlock>(std::min<int64_t>(kTapRowBlock, d.kernel_h - kh0), [&](auto rows) {
                 constexpr int KB = decltype(rows)::value;
-                if (gw) {
-                  // Register accumulators: a sum in memory would chain each update to the last through a store.
-                  Vec<T> acc[KB] = {};
-                  const T* base = xp->data.data() + at;
-                  for (int64_t i = 0; i < count; ++i) {
-                    const Vec<T> gv = Vec<T>{} + grads[i];
-                    for (int r = 0; r < KB; ++r) acc[r] += gv * simd::load(base + corners[i] + r * layout.cols);
-                  }
-                  for (int r = 0; r < KB; ++r) gw_sample[row + r * chunks] += acc[r];
+                // Register accumulators: a sum in memory would chain each update to the last through a store.
+                Vec<T> acc[KB] = {};
+                const T* base = xp->data.data() + at;
+                for (int64_t i = 0; i < windows; ++i) {
+                  const Vec<T> gv = Vec<T>{} + grads_co[i];
+                  for (int r = 0; r < KB; ++r) acc[r] += gv * simd::load(base + corners_co[i] + r * xp->cols);
                 }
-                if (gx) {
-                  T* base = gxp->data.data() + at;
-                  for (int64_t i = 0; i < count; ++i) {
-                    const Vec<T> gv = Vec<T>{} + grads[i];
-                    for (int r = 0; r < KB; ++r) {
-                      T* dst = base + corners[i] + r * layout.cols;
-                      simd::store(dst, simd::load(dst) + gv * wt[row + r * chunks]);
-                    }
-                  }
-                }
+                for (int r = 0; r < KB; ++r) gw_sample[row + r * chunks] += acc[r];
               });
             }
       }
@@ -292,7 +276,7 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
               for (int64_t co = 0; co < d.out_c; ++co)
                 gw_local[((kh * d.kernel_w + kw) * d.in_c + ci) * d.out_c + co] +=
                     gw_sample[tap_row(co, ci, kh) + kw / kLanes<T>][kw % kLanes<T>];
-      if (gx) add_planes_to(d, *gxp, gx + n * in_size);
+      if (gx) direct::convolve_sample(dd, *gyp, flipped.data(), static_cast<const T*>(nullptr), true, gx + n * in_size);
     }
   }
   for (int t = 0; t < threads; ++t) {

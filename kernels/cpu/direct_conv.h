@@ -2,12 +2,16 @@
 // conv2d_pool.cpp: a sample copied into zero-padded planes (one per input
 // channel), and register tiles of a few output rows x one vector of columns x
 // up to kChannelBlock output channels accumulated from them. Each caller stores
-// a tile its own way (channels-last, or into a strip that is pooled at once).
+// a tile its own way: channels-last (convolve_sample, which also serves the
+// data gradient), or into a strip that is pooled at once (conv2d_pool.cpp).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
+
+#include "kernels/cpu/constant.h"
 
 #include "kernels/cpu/simd.h"
 #include "kernels/geometry.h"
@@ -111,6 +115,67 @@ template <class T, int CO>
         }
       }
     }
+}
+
+// One tile: y[oh .. oh + R, ow0 .. ow0 + lanes, co0 .. co0 + CO] (+)= conv + bias,
+// y one channels-last sample; rows past out_h are computed from the planes'
+// spare rows and not stored.
+template <class T, int CO>
+void channels_last_tile(const Geometry& d, const Planes<T>& x, const T* w, const T* b, int64_t oh, int64_t ow0,
+                        int64_t co0, bool accumulate, T* y) {
+  constexpr int R = kRowBlock<CO>;
+  Tile<T, CO> acc;
+  accumulate_tile<T, CO>(d, x, w, oh, ow0, co0, acc);
+  // Pixel-major order for the channels-last output: through memory, which the
+  // compiler turns into whole-vector stores and strided reloads.
+  T bias[CO];
+  for (int c = 0; c < CO; ++c) bias[c] = b ? b[co0 + c] : T(0);
+  const int64_t width = std::min(kLanes<T>, d.out_w - ow0);
+  for (int r = 0; r < R && oh + r < d.out_h; ++r) {
+    alignas(64) T planar[CO][kLanes<T>];
+    for (int c = 0; c < CO; ++c) std::memcpy(planar[c], &acc[r][c], sizeof(Vec<T>));
+    T* out = y + ((oh + r) * d.out_w + ow0) * d.out_c + co0;
+    if (width == kLanes<T> && d.out_c == CO && !accumulate) {
+      for (int64_t j = 0; j < kLanes<T>; ++j)
+        for (int c = 0; c < CO; ++c) out[j * CO + c] = planar[c][j] + bias[c];
+      continue;
+    }
+    for (int64_t j = 0; j < width; ++j, out += d.out_c)
+      for (int c = 0; c < CO; ++c) out[c] = (accumulate ? out[c] : T(0)) + planar[c][j] + bias[c];
+  }
+}
+
+// y (+)= conv(x, w) + b for one sample held in planes; y channels-last.
+template <class T>
+void convolve_sample(const Geometry& d, const Planes<T>& x, const T* w, const T* b, bool accumulate, T* y) {
+  for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
+    with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
+      constexpr int CO = decltype(co)::value;
+      for (int64_t oh = 0; oh < d.out_h; oh += kRowBlock<CO>)
+        for (int64_t ow0 = 0; ow0 < d.out_w; ow0 += kLanes<T>)
+          channels_last_tile<T, CO>(d, x, w, b, oh, ow0, co0, accumulate, y);
+    });
+}
+
+// The data gradient of a stride-1 convolution is itself one: gx = conv(gy,
+// flipped w) with the roles of Cin and Cout exchanged and the padding
+// mirrored, gx[ih] = sum_kh gy[ih + pad_top - kh] w[kh].
+inline Geometry data_gradient_geometry(const Conv2dGeometry& g) {
+  return {g.out_h, g.out_w, g.out_c, g.in_h, g.in_w, g.in_c, g.kernel_h, g.kernel_w, g.kernel_h - 1 - g.pad_top,
+          g.kernel_w - 1 - g.pad_left};
+}
+
+// w (KH, KW, Cin, Cout) rotated by 180 degrees with Cin and Cout exchanged.
+template <class T>
+std::vector<T> flipped_kernel(const Conv2dGeometry& g, const T* w) {
+  std::vector<T> flipped(static_cast<size_t>(g.kernel_h * g.kernel_w * g.in_c * g.out_c));
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+      for (int64_t ci = 0; ci < g.in_c; ++ci)
+        for (int64_t co = 0; co < g.out_c; ++co)
+          flipped[(((g.kernel_h - 1 - kh) * g.kernel_w + (g.kernel_w - 1 - kw)) * g.out_c + co) * g.in_c + ci] =
+              w[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co];
+  return flipped;
 }
 
 }  // namespace timbre::kernels::cpu::direct
