@@ -155,6 +155,8 @@ TEST_CASE("Sequential fuses Conv2D + LeakyReLU + MaxPooling2D with the layers' r
                        nn::MaxPooling2D(2), nn::Conv2D(5, {2, 2}, nn::Padding::same, {1, 1}, nn::Activation::relu),
                        nn::MaxPooling2D({2, 1}));
   model.build({21, 22, 1}, DType::f64);
+  CHECK(model.fused_runs() == std::vector<std::string>{"conv2d+leaky_re_lu+max_pooling2d",
+                                                       "conv2d_1+max_pooling2d_1", "conv2d_2+max_pooling2d_2"});
   const Tensor x = random_tensor({3, 21, 22, 1}, 21);
   const Tensor fused = model(x);
   REQUIRE(fused.requires_grad());
@@ -176,4 +178,70 @@ TEST_CASE("Sequential fuses Conv2D + LeakyReLU + MaxPooling2D with the layers' r
   REQUIRE(parameters.size() == fused_grads.size());
   for (size_t i = 0; i < parameters.size(); ++i)
     require_close(fused_grads[i], parameters[i].grad().to_vector<double>(), 1e-12, "parameter gradient");
+}
+
+TEST_CASE("fold_batch_norm gives a convolution equal to conv2d then inference batch_norm", "[conv2d_pool][batchnorm]") {
+  const Tensor x = random_tensor({2, 9, 8, 3}, 41), k = random_tensor({3, 3, 3, 5}, 42), b = random_tensor({5}, 43);
+  const Tensor gamma = random_tensor({5}, 44), beta = random_tensor({5}, 45), mean = random_tensor({5}, 46),
+               variance = random_tensor({5}, 47, 0.1, 2.0);
+  const ops::FoldedConv folded = ops::fold_batch_norm(k, b, gamma, beta, mean, variance, 1e-3);
+  const auto expected =
+      ops::batch_norm(ops::conv2d(x, k, b, {1, 1, ops::Padding::same}), gamma, beta, mean, variance, false)
+          .to_vector<double>();
+  require_close(ops::conv2d(x, folded.kernel, folded.bias, {1, 1, ops::Padding::same}).to_vector<double>(), expected,
+                1e-12, "folded");
+  // Without a bias the convolution's is zero.
+  const ops::FoldedConv unbiased = ops::fold_batch_norm(k, Tensor(), gamma, beta, mean, variance, 1e-3);
+  require_close(ops::conv2d(x, unbiased.kernel, unbiased.bias).to_vector<double>(),
+                ops::batch_norm(ops::conv2d(x, k, Tensor()), gamma, beta, mean, variance, false).to_vector<double>(),
+                1e-12, "unbiased");
+  CHECK_THROWS_WITH(ops::fold_batch_norm(k, b, Tensor::zeros({4}, DType::f64), beta, mean, variance, 1e-3),
+                    Catch::Contains("fold_batch_norm") && Catch::Contains("must be (5,)"));
+}
+
+TEST_CASE("Sequential folds inference batch norm into the fused convolution only without gradients",
+          "[conv2d_pool][batchnorm][module]") {
+  // P2's front end.
+  nn::Sequential model(nn::Conv2D(8, {4, 4}, nn::Padding::same), nn::BatchNormalization(), nn::LeakyReLU(0.3),
+                       nn::MaxPooling2D(2), nn::Conv2D(6, {3, 3}, nn::Padding::same), nn::BatchNormalization(),
+                       nn::LeakyReLU(0.3), nn::MaxPooling2D(2));
+  model.build({20, 20, 1}, DType::f64);
+  CHECK(model.fused_runs() ==
+        std::vector<std::string>{"conv2d+batch_normalization+leaky_re_lu+max_pooling2d",
+                                 "conv2d_1+batch_normalization_1+leaky_re_lu_1+max_pooling2d_1"});
+  // Moving statistics and scales away from their initial values, so that a wrong fold shows.
+  uint64_t seed = 50;
+  for (nn::Module* layer : model.children())
+    if (auto* norm = dynamic_cast<nn::BatchNormalization*>(layer)) {
+      const int64_t c = norm->gamma.dim(0);
+      for (Tensor* t : {&norm->gamma, &norm->beta, &norm->moving_mean})
+        t->copy_from(random_tensor({c}, seed++));
+      norm->moving_variance.copy_from(random_tensor({c}, seed++, 0.2, 3.0));
+    }
+  const Tensor x = random_tensor({3, 20, 20, 1}, 60);
+  const auto layer_by_layer = [&] {
+    Tensor y = x;
+    for (nn::Module* layer : model.children()) y = (*layer)(y);
+    return y.to_vector<double>();
+  };
+  model.set_training(false);
+  std::vector<double> fused;
+  {
+    autograd::NoGrad no_grad;
+    fused = model(x).to_vector<double>();
+  }
+  require_close(fused, layer_by_layer(), 1e-12, "inference");
+  // With gradients on, the run goes through the layers (the kernel and gamma get their gradients).
+  const Tensor y = model(x);
+  CHECK(y.grad_fn()->op == "maxpool2d");
+  // In training the batch norm uses and updates batch statistics: the layers run one by one.
+  model.set_training(true);
+  auto* norm = dynamic_cast<nn::BatchNormalization*>(model.children()[1]);
+  REQUIRE(norm);
+  const std::vector<double> before = norm->moving_mean.to_vector<double>();
+  {
+    autograd::NoGrad no_grad;
+    model(x);
+  }
+  CHECK(norm->moving_mean.to_vector<double>() != before);
 }

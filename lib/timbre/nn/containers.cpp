@@ -1,5 +1,6 @@
 #include "timbre/nn/containers.h"
 
+#include "timbre/autograd/grad_mode.h"
 #include "timbre/nn/layers.h"
 #include "timbre/ops/conv2d_pool.h"
 #include "timbre/ops/reshape.h"
@@ -25,39 +26,71 @@ Shape Sequential::on_build(const Shape& input) {
   Shape s = input;
   for (const ModulePtr& layer : layers_) s = layer->build(s, dtype());
   fused_.clear();
-  for (size_t i = 0; i + 1 < layers_.size(); ++i) {
-    const auto* conv = dynamic_cast<const Conv2D*>(layers_[i].get());
-    if (!conv || conv->input_shape()[2] > kFusedMaxChannels || conv->output_shape()[2] > kFusedMaxChannels) continue;
-    // Conv2D(relu) + pool, Conv2D + pool (slope 1: linear), Conv2D + LeakyReLU + pool.
-    size_t length = 2;
-    double slope = conv->activation() == Activation::relu ? 0.0 : 1.0;
-    if (conv->activation() != Activation::linear && conv->activation() != Activation::relu) continue;
-    if (const auto* leaky = dynamic_cast<const LeakyReLU*>(layers_[i + 1].get());
-        leaky && conv->activation() == Activation::linear && i + 2 < layers_.size()) {
-      slope = leaky->negative_slope();
-      length = 3;
+  const auto layer_is = [&]<class L>(size_t i, const L*& out) {
+    out = i < layers_.size() ? dynamic_cast<const L*>(layers_[i].get()) : nullptr;
+    return out != nullptr;
+  };
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Conv2D* conv = nullptr;
+    if (!layer_is(i, conv) || conv->input_shape()[2] > kFusedMaxChannels ||
+        conv->output_shape()[2] > kFusedMaxChannels)
+      continue;
+    // Conv2D(relu) + pool; Conv2D [+ BatchNormalization] [+ LeakyReLU] + pool (no LeakyReLU: slope 1).
+    const BatchNormalization* norm = nullptr;
+    const LeakyReLU* leaky = nullptr;
+    const MaxPooling2D* pool = nullptr;
+    size_t next = i + 1;
+    double slope = 0.0;
+    if (conv->activation() == Activation::linear) {
+      if (layer_is(next, norm)) ++next;
+      slope = layer_is(next, leaky) ? leaky->negative_slope() : 1.0;
+      if (leaky) ++next;
+    } else if (conv->activation() != Activation::relu) {
+      continue;
     }
-    const auto* pool = dynamic_cast<const MaxPooling2D*>(layers_[i + length - 1].get());
-    if (!pool || !ops::conv2d_pool_supports(conv->options(), slope, pool->options())) continue;
-    fused_.push_back({i, length, slope});
-    i += length - 1;
+    if (!layer_is(next, pool) || !ops::conv2d_pool_supports(conv->options(), slope, pool->options())) continue;
+    fused_.push_back({i, next - i + 1, slope, norm != nullptr});
+    i = next;
   }
   return s;
+}
+
+std::vector<std::string> Sequential::fused_runs() const {
+  std::vector<std::string> out;
+  for (const FusedRun& run : fused_) {
+    std::string names;
+    for (size_t i = run.first; i < run.first + run.length; ++i) names += (names.empty() ? "" : "+") + layers_[i]->name();
+    out.push_back(names);
+  }
+  return out;
+}
+
+Tensor Sequential::run_fused(const FusedRun& run, const Tensor& x) const {
+  const auto& conv = static_cast<const Conv2D&>(*layers_[run.first]);
+  const auto& pool = static_cast<const MaxPooling2D&>(*layers_[run.first + run.length - 1]);
+  if (!run.batch_norm) return ops::conv2d_pool(x, conv.kernel, conv.bias, conv.options(), run.slope, pool.options());
+  // Folding the moving statistics into the kernel needs inference mode, and
+  // leaves the kernel and batch-norm parameters without gradients.
+  const auto& norm = static_cast<const BatchNormalization&>(*layers_[run.first + 1]);
+  if (norm.training() || autograd::grad_enabled()) return Tensor();
+  const ops::FoldedConv folded = ops::fold_batch_norm(conv.kernel, conv.bias, norm.gamma, norm.beta, norm.moving_mean,
+                                                      norm.moving_variance, norm.options().epsilon);
+  return ops::conv2d_pool(x, folded.kernel, folded.bias, conv.options(), run.slope, pool.options());
 }
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
   auto run = fused_.begin();
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (run == fused_.end() || run->first != i) {
-      y = (*layers_[i])(y);
-      continue;
+    if (run != fused_.end() && run->first == i) {
+      const FusedRun& r = *run++;
+      if (Tensor fused = run_fused(r, y); fused.defined()) {
+        y = fused;
+        i += r.length - 1;
+        continue;
+      }
     }
-    const auto& conv = static_cast<const Conv2D&>(*layers_[i]);
-    const auto& pool = static_cast<const MaxPooling2D&>(*layers_[i + run->length - 1]);
-    y = ops::conv2d_pool(y, conv.kernel, conv.bias, conv.options(), run->slope, pool.options());
-    i += run->length - 1;
-    ++run;
+    y = (*layers_[i])(y);
   }
   return y;
 }

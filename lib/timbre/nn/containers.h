@@ -2,7 +2,9 @@
 // branches on the same input, joined along the last axis: P1.1's shape).
 // Sequential runs Conv2D [+ LeakyReLU] + MaxPooling2D as one fused op
 // (ops::conv2d_pool: same values and gradients, the convolution's output never
-// stored) where the op takes the settings and the convolution has few channels.
+// stored) where the op takes the settings and the convolution has few channels;
+// Conv2D + BatchNormalization [+ LeakyReLU] + MaxPooling2D too, in inference
+// without gradients, with the moving statistics folded into the convolution.
 #pragma once
 
 #include <vector>
@@ -27,6 +29,8 @@ class Sequential : public Module {
   std::vector<Module*> children() override;
   bool transparent() const override { return true; }
   void summary_rows(std::vector<SummaryRow>& rows) override;
+  // The runs of layers that may run fused, by layer name: "conv2d+leaky_re_lu+max_pooling2d".
+  std::vector<std::string> fused_runs() const;
 
  protected:
   Shape on_build(const Shape& input) override;
@@ -34,11 +38,15 @@ class Sequential : public Module {
 
  private:
   // A run of layers done by ops::conv2d_pool: layers_[first] is the Conv2D,
-  // layers_[first + length - 1] the MaxPooling2D. Found at build.
+  // layers_[first + length - 1] the MaxPooling2D, and with batch_norm
+  // layers_[first + 1] a BatchNormalization. Found at build.
   struct FusedRun {
     size_t first, length;
     double slope;
+    bool batch_norm;
   };
+  // The run's result, or an undefined tensor when it cannot run fused now.
+  Tensor run_fused(const FusedRun& run, const Tensor& x) const;
   std::vector<ModulePtr> layers_;
   std::vector<FusedRun> fused_;
 };

@@ -78,6 +78,7 @@ class BatchNormalization : public Module {
  public:
   explicit BatchNormalization(ops::BatchNormOptions options = {});
   std::string type_name() const override { return "BatchNormalization"; }
+  const ops::BatchNormOptions& options() const { return options_; }
   Tensor gamma, beta, moving_mean, moving_variance;
 
  protected:

@@ -1,5 +1,7 @@
 #include "timbre/ops/batchnorm.h"
 
+#include <cmath>
+
 #include "timbre/ops/op_support.h"
 
 namespace timbre::ops {
@@ -42,6 +44,31 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
                                                  detail::data_or_null<T>(gr[2])));
   });
   return y;
+}
+
+FoldedConv fold_batch_norm(const Tensor& kernel, const Tensor& bias, const Tensor& gamma, const Tensor& beta,
+                           const Tensor& moving_mean, const Tensor& moving_variance, double epsilon) {
+  check(kernel.rank() >= 1, "fold_batch_norm", "kernel must have an output-channel axis, got a scalar");
+  const int64_t C = kernel.dim(-1);
+  for (const Tensor* t : {&gamma, &beta, &moving_mean, &moving_variance})
+    check(t->shape() == Shape{C}, "fold_batch_norm", "statistics and scales must be (", C, ",) for kernel ",
+          kernel.shape(), ", got ", t->shape());
+  check(!bias.defined() || bias.shape() == Shape{C}, "fold_batch_norm", "bias must be (", C, ",), got ",
+        bias.defined() ? bias.shape().str() : "");
+  check(epsilon > 0, "fold_batch_norm", "epsilon must be > 0, got ", epsilon);
+  std::vector<double> k = kernel.to_vector<double>(), b = bias.defined() ? bias.to_vector<double>()
+                                                                         : std::vector<double>(static_cast<size_t>(C));
+  const std::vector<double> g = gamma.to_vector<double>(), be = beta.to_vector<double>(),
+                            mean = moving_mean.to_vector<double>(), var = moving_variance.to_vector<double>();
+  for (int64_t c = 0; c < C; ++c) {
+    const double scale = g[c] / std::sqrt(var[c] + epsilon);
+    for (size_t i = static_cast<size_t>(c); i < k.size(); i += static_cast<size_t>(C)) k[i] *= scale;
+    b[c] = (b[c] - mean[c]) * scale + be[c];
+  }
+  const auto place = [&](const Shape& shape, const std::vector<double>& v) {
+    return Tensor::from<double>(shape, v).to(kernel.dtype()).to(kernel.device());
+  };
+  return {place(kernel.shape(), k), place({C}, b)};
 }
 
 }  // namespace timbre::ops
