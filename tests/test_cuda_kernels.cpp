@@ -390,6 +390,74 @@ TEMPLATE_TEST_CASE("cuda batchnorm training and inference, forward and backward,
   });
 }
 
+TEMPLATE_TEST_CASE("cuda batchnorm_pool training forward and backward match the CPU, ties included", "[cuda]",
+                   float, double) {
+  using T = TestType;
+  // batch, in_h, in_w, channels, out_h, out_w, pool_h, pool_w, stride_h, stride_w (= pool)
+  const k::Pool2dGeometry geometries[] = {
+      {2, 9, 10, 8, 4, 5, 2, 2, 2, 2},      // a row left over
+      {3, 8, 8, 6, 4, 4, 2, 2, 2, 2},       // whole windows
+      {2, 7, 9, 3, 2, 4, 3, 2, 3, 2},       // pool 3x2, a row and a column left over
+      {3, 26, 25, 37, 13, 12, 2, 2, 2, 2},  // statistics over several reduction chunks, channels over two blocks
+  };
+  const T eps = T(1e-3), momentum = T(0.99);
+  for (const auto& g : geometries) {
+    const int64_t C = g.channels, xn = g.batch * g.in_h * g.in_w * C, yn = g.batch * g.out_h * g.out_w * C;
+    // Random values, and small integers whose windows have tied maxima (exactly equal
+    // normalised values on every backend): the first in row-major order must win.
+    std::vector<T> tied = random_vector<T>(xn, 1, 0, 4);
+    for (T& v : tied) v = std::floor(v);
+    const std::vector<T> inputs[] = {random_vector<T>(xn, 2, -2, 3), tied};
+    auto gamma = random_vector<T>(C, 3, 0.5, 1.5);
+    gamma[1] = T(-0.8);  // a negative scale: the window's maximum is its smallest x
+    const auto beta = random_vector<T>(C, 4), moving_mean0 = random_vector<T>(C, 5),
+               moving_var0 = random_vector<T>(C, 6, 0.5, 2);
+    const auto gy = random_vector<T>(yn, 7), gx0 = random_vector<T>(xn, 8), ggamma0 = random_vector<T>(C, 9),
+               gbeta0 = random_vector<T>(C, 10);
+    for (size_t input = 0; input < 2; ++input)
+      for (const T alpha : {T(0), T(0.3), T(1)})
+        for_each_cuda_backend([&](Backend be) {
+          const std::vector<T>& x = inputs[input];
+          auto run = [&](Backend backend) {
+            // Backward adds into gradients that start non-zero. A second forward without
+            // moving statistics or argmax, and backwards with gx alone and without gx,
+            // check that null outputs are skipped.
+            std::vector<T> y(yn), argmax(yn), mean(C), inv_std(C), moving_mean = moving_mean0,
+                moving_var = moving_var0, y_alone(yn), mean_alone(C), inv_std_alone(C), gx = gx0, ggamma = ggamma0,
+                gbeta = gbeta0, gx_alone = gx0, ggamma_alone = ggamma0, gbeta_alone = gbeta0;
+            {
+              Memory mem(backend);
+              CALL(backend, batchnorm_pool_forward_train<T>, g, eps, momentum, alpha, mem(x), mem(gamma), mem(beta),
+                   mem(y), mem(argmax), mem(mean), mem(inv_std), mem(moving_mean), mem(moving_var));
+              CALL(backend, batchnorm_pool_forward_train<T>, g, eps, momentum, alpha, mem(x), mem(gamma), mem(beta),
+                   mem(y_alone), nullptr, mem(mean_alone), mem(inv_std_alone), nullptr, nullptr);
+              CALL(backend, batchnorm_pool_backward_train<T>, g, alpha, mem(x), mem(gamma), mem(mean), mem(inv_std),
+                   mem(y), mem(argmax), mem(gy), mem(gx), mem(ggamma), mem(gbeta));
+              CALL(backend, batchnorm_pool_backward_train<T>, g, alpha, mem(x), mem(gamma), mem(mean), mem(inv_std),
+                   mem(y), mem(argmax), mem(gy), mem(gx_alone), nullptr, nullptr);
+              CALL(backend, batchnorm_pool_backward_train<T>, g, alpha, mem(x), mem(gamma), mem(mean), mem(inv_std),
+                   mem(y), mem(argmax), mem(gy), nullptr, mem(ggamma_alone), mem(gbeta_alone));
+            }
+            return std::vector<std::vector<T>>{y,       argmax,        mean,     inv_std,      moving_mean,
+                                               moving_var, y_alone,    mean_alone, inv_std_alone, gx,
+                                               ggamma,  gbeta,         gx_alone, ggamma_alone, gbeta_alone};
+          };
+          const auto expected = run(Backend::cpu), actual = run(be);
+          INFO("input " << g.batch << "x" << g.in_h << "x" << g.in_w << "x" << C << " pool " << g.pool_h << "x"
+                        << g.pool_w << (input ? ", integers (ties)" : ", random") << ", alpha " << alpha);
+          const char* names[] = {"y",          "argmax",
+                                 "mean",       "inv_std",
+                                 "moving_mean", "moving_var",
+                                 "y without moving statistics or argmax", "mean (second forward)",
+                                 "inv_std (second forward)", "gx",
+                                 "ggamma",     "gbeta",
+                                 "gx alone",   "ggamma without gx",
+                                 "gbeta without gx"};
+          for (size_t i = 0; i < expected.size(); ++i) expect_close(expected[i], actual[i], names[i], 10 * rtol<T>());
+        });
+  }
+}
+
 // ---------------------------------------------------------------- activations
 
 TEMPLATE_TEST_CASE("cuda leaky_relu, sigmoid and tanh match the CPU", "[cuda]", float, double) {

@@ -2,6 +2,14 @@
 // the CPU twin's arithmetic: channel statistics summed in double (two passes,
 // the variance around the mean), per-channel finishing kernels, then
 // elementwise kernels for y and gx.
+//
+// batchnorm_pool fuses training batch norm with LeakyReLU and max pooling
+// (stride = pool): the same statistics, then one thread per pooled element
+// normalises its window and keeps the first maximum (row-major, strict >, as
+// maxpool2d.cu), activating it alone (LeakyReLU is monotone). Its backward's
+// gradient of the normalised activations is nonzero only at each window's
+// argmax, so the channel sums run over the pooled elements, and gx is an
+// elementwise kernel that finds its own window's argmax: no atomics, fixed order.
 #include <cmath>
 
 #include "kernels/cuda/columns.cuh"
@@ -65,6 +73,58 @@ __global__ void normalize_kernel(int64_t rows, int64_t channels, const T* x, con
   }
 }
 
+// One thread per pooled element (n, py, px, c) of g.
+template <class T>
+__global__ void normalize_pool_kernel(Pool2dGeometry g, T alpha, const T* x, const T* mean, const T* inv_std,
+                                      const T* gamma, const T* beta, T* y, T* argmax) {
+  TIMBRE_GRID_STRIDE_LOOP(e, g.batch * g.out_h * g.out_w * g.channels) {
+    const int64_t c = e % g.channels, px = e / g.channels % g.out_w, py = e / (g.channels * g.out_w) % g.out_h;
+    const int64_t n = e / (g.channels * g.out_w * g.out_h);
+    const T* corner = x + ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * g.channels + c;
+    // The CPU twin's arithmetic, (x - mean) * scale + beta, so near-ties mostly resolve alike.
+    const T center = mean[c], scale = static_cast<T>(static_cast<double>(inv_std[c]) * gamma[c]), shift = beta[c];
+    T best = 0;
+    int64_t first = 0;
+    for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p) {
+      const T v = (corner[((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels] - center) * scale + shift;
+      if (p == 0 || v > best) {  // strict: ties keep the first, as on the CPU
+        best = v;
+        first = p;
+      }
+    }
+    y[e] = best > 0 ? best : alpha * best;
+    if (argmax) argmax[e] = static_cast<T>(first);
+  }
+}
+
+// The normalised activations' gradient at pooled element i: gy times the activation's slope at y.
+template <class T>
+__device__ __forceinline__ T pooled_gradient(T alpha, const T* y, const T* gy, int64_t i) {
+  return y[i] > 0 ? gy[i] : alpha * gy[i];
+}
+
+// GradientTerms over rows r = pooled elements (n, py, px): v[0] = the pooled
+// gradient, v[1] = it times xhat at its window's argmax.
+template <class T>
+struct PooledGradientTerms {
+  Pool2dGeometry g;
+  T alpha;
+  const T* x;
+  const T* y;
+  const T* argmax;
+  const T* gy;
+  const T* mean;
+  const T* inv_std;
+  __device__ void operator()(int64_t r, int64_t c, double* v) const {
+    const int64_t px = r % g.out_w, py = r / g.out_w % g.out_h, n = r / (g.out_w * g.out_h);
+    const int64_t i = r * g.channels + c, p = static_cast<int64_t>(argmax[i]);
+    const int64_t ih = py * g.pool_h + p / g.pool_w, iw = px * g.pool_w + p % g.pool_w;
+    const T grad = pooled_gradient(alpha, y, gy, i);
+    v[0] = grad;
+    v[1] = static_cast<double>(grad) * (x[((n * g.in_h + ih) * g.in_w + iw) * g.channels + c] - mean[c]) * inv_std[c];
+  }
+};
+
 // gbeta += sums[c], ggamma += sums[C + c].
 template <class T>
 __global__ void add_parameter_gradients_kernel(int64_t channels, const double* sums, T* ggamma, T* gbeta) {
@@ -74,15 +134,45 @@ __global__ void add_parameter_gradients_kernel(int64_t channels, const double* s
   }
 }
 
+// Batch norm's training input gradient at element i of channel c, for its
+// output gradient g and the channel sums (sum g, sum g * xhat) over m rows.
+template <class T>
+__device__ __forceinline__ T train_input_gradient(int64_t i, int64_t c, int64_t channels, double m, T g, const T* x,
+                                                  const T* gamma, const T* mean, const T* inv_std,
+                                                  const double* sums) {
+  const double xhat = (x[i] - mean[c]) * inv_std[c];
+  return static_cast<T>(gamma[c] * inv_std[c] * (g - sums[c] / m - xhat * sums[channels + c] / m));
+}
+
 template <class T>
 __global__ void train_input_gradient_kernel(int64_t rows, int64_t channels, const T* x, const T* gamma,
                                             const T* mean, const T* inv_std, const T* gy, const double* sums,
                                             T* gx) {
   const double m = static_cast<double>(rows);
   TIMBRE_GRID_STRIDE_LOOP(i, rows * channels) {
-    const int64_t c = i % channels;
-    const double xhat = (x[i] - mean[c]) * inv_std[c];
-    gx[i] += static_cast<T>(gamma[c] * inv_std[c] * (gy[i] - sums[c] / m - xhat * sums[channels + c] / m));
+    gx[i] += train_input_gradient(i, i % channels, channels, m, gy[i], x, gamma, mean, inv_std, sums);
+  }
+}
+
+// As train_input_gradient_kernel for x of g, whose output gradient is the pooled
+// gradient where the element is its window's argmax and zero elsewhere
+// (elements outside every window included).
+template <class T>
+__global__ void pool_input_gradient_kernel(Pool2dGeometry g, T alpha, const T* x, const T* gamma, const T* mean,
+                                           const T* inv_std, const T* y, const T* argmax, const T* gy,
+                                           const double* sums, T* gx) {
+  const double m = static_cast<double>(g.batch * g.in_h * g.in_w);
+  TIMBRE_GRID_STRIDE_LOOP(e, g.batch * g.in_h * g.in_w * g.channels) {
+    const int64_t c = e % g.channels, iw = e / g.channels % g.in_w, ih = e / (g.channels * g.in_w) % g.in_h;
+    const int64_t n = e / (g.channels * g.in_w * g.in_h);
+    const int64_t py = ih / g.pool_h, px = iw / g.pool_w;
+    T grad = 0;
+    if (py < g.out_h && px < g.out_w) {
+      const int64_t pooled = ((n * g.out_h + py) * g.out_w + px) * g.channels + c;
+      if (static_cast<int64_t>(argmax[pooled]) == (ih - py * g.pool_h) * g.pool_w + (iw - px * g.pool_w))
+        grad = pooled_gradient(alpha, y, gy, pooled);
+    }
+    gx[e] += train_input_gradient(e, c, g.channels, m, grad, x, gamma, mean, inv_std, sums);
   }
 }
 
@@ -109,21 +199,28 @@ __global__ void infer_input_gradient_kernel(int64_t rows, int64_t channels, cons
     gx[i] += gy[i] * gamma[c] * inv_std[c];
   }
 }
+
+// mean, inv_std and the moving statistics' update of x (rows, channels): the
+// statistics of both training forwards.
+template <class T>
+void batch_statistics(const char* name, int64_t rows, int64_t C, T eps, T momentum, const T* x, T* mean, T* inv_std,
+                      T* moving_mean, T* moving_var) {
+  Workspace<double> sums(2 * C);  // [0, C): sum of x; [C, 2C): sum of squared deviations
+  column_sums<1>(name, rows, C, Value<T>{x, C}, sums.data());
+  column_sums<1>(name, rows, C, SquaredDeviation<T>{x, C, sums.data(), static_cast<double>(rows)}, sums.data() + C);
+  launch(name, finish_statistics_kernel<T>, blocks_for(C), kThreads, 0, rows, C, eps, momentum,
+         static_cast<const double*>(sums.data()), static_cast<const double*>(sums.data() + C), mean, inv_std,
+         moving_mean, moving_var);
+}
 }  // namespace
 
 template <class T>
 void batchnorm_forward_train(const BatchNormGeometry& g, T eps, T momentum, const T* x, const T* gamma,
                              const T* beta, T* y, T* mean, T* inv_std, T* moving_mean, T* moving_var) {
-  const int64_t C = g.channels;
-  Workspace<double> sums(2 * C);  // [0, C): sum of x; [C, 2C): sum of squared deviations
-  column_sums<1>("batchnorm_forward_train", g.rows, C, Value<T>{x, C}, sums.data());
-  column_sums<1>("batchnorm_forward_train", g.rows, C,
-                 SquaredDeviation<T>{x, C, sums.data(), static_cast<double>(g.rows)}, sums.data() + C);
-  launch("batchnorm_forward_train", finish_statistics_kernel<T>, blocks_for(C), kThreads, 0, g.rows, C, eps,
-         momentum, static_cast<const double*>(sums.data()), static_cast<const double*>(sums.data() + C), mean,
-         inv_std, moving_mean, moving_var);
-  launch("batchnorm_forward_train", normalize_kernel<T>, blocks_for(g.rows * C), kThreads, 0, g.rows, C, x,
-         static_cast<const T*>(mean), static_cast<const T*>(inv_std), gamma, beta, y);
+  batch_statistics("batchnorm_forward_train", g.rows, g.channels, eps, momentum, x, mean, inv_std, moving_mean,
+                   moving_var);
+  launch("batchnorm_forward_train", normalize_kernel<T>, blocks_for(g.rows * g.channels), kThreads, 0, g.rows,
+         g.channels, x, static_cast<const T*>(mean), static_cast<const T*>(inv_std), gamma, beta, y);
 }
 
 template <class T>
@@ -138,6 +235,34 @@ void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* g
   if (gx)
     launch("batchnorm_backward_train", train_input_gradient_kernel<T>, blocks_for(g.rows * C), kThreads, 0, g.rows,
            C, x, gamma, mean, inv_std, gy, s, gx);
+}
+
+template <class T>
+void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T alpha, const T* x, const T* gamma,
+                                  const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
+                                  T* moving_var) {
+  batch_statistics("batchnorm_pool_forward_train", g.batch * g.in_h * g.in_w, g.channels, eps, momentum, x, mean,
+                   inv_std, moving_mean, moving_var);
+  launch("batchnorm_pool_forward_train", normalize_pool_kernel<T>,
+         blocks_for(g.batch * g.out_h * g.out_w * g.channels), kThreads, 0, g, alpha, x, static_cast<const T*>(mean),
+         static_cast<const T*>(inv_std), gamma, beta, y, argmax);
+}
+
+template <class T>
+void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x, const T* gamma, const T* mean,
+                                   const T* inv_std, const T* y, const T* argmax, const T* gy, T* gx, T* ggamma,
+                                   T* gbeta) {
+  const int64_t C = g.channels;
+  Workspace<double> sums(2 * C);
+  column_sums<2>("batchnorm_pool_backward_train", g.batch * g.out_h * g.out_w, C,
+                 PooledGradientTerms<T>{g, alpha, x, y, argmax, gy, mean, inv_std}, sums.data());
+  const double* s = sums.data();
+  launch("batchnorm_pool_backward_train", add_parameter_gradients_kernel<T>, blocks_for(C), kThreads, 0, C, s,
+         ggamma, gbeta);
+  if (gx)
+    launch("batchnorm_pool_backward_train", pool_input_gradient_kernel<T>,
+           blocks_for(g.batch * g.in_h * g.in_w * C), kThreads, 0, g, alpha, x, gamma, mean, inv_std, y, argmax, gy,
+           s, gx);
 }
 
 template <class T>
@@ -170,5 +295,7 @@ TIMBRE_INSTANTIATE_KERNEL(batchnorm_forward_train)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_backward_train)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_forward_infer)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_backward_infer)
+TIMBRE_INSTANTIATE_KERNEL(batchnorm_pool_forward_train)
+TIMBRE_INSTANTIATE_KERNEL(batchnorm_pool_backward_train)
 
 }  // namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE
