@@ -70,6 +70,21 @@ template <class T> void batchnorm_forward_train(const BatchNormGeometry& g, T ep
 template <class T> void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* gamma,
                                                  const T* mean, const T* inv_std, const T* gy, T* gx, T* ggamma,
                                                  T* gbeta);
+// Training-mode batch norm, LeakyReLU and max pooling as one kernel, over x
+// (N, H, W, C) with g.stride == g.pool: the batch statistics as
+// batchnorm_forward_train (mean and inv_std written, moving statistics
+// updated), then y (N, PH, PW, C) = maxpool(leaky_relu(gamma * (x - mean) *
+// inv_std + beta, alpha)) with argmax as maxpool2d_forward's (written when not
+// null). The normalised activations never go through memory.
+template <class T> void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T alpha, const T* x,
+                                                     const T* gamma, const T* beta, T* y, T* argmax, T* mean,
+                                                     T* inv_std, T* moving_mean, T* moving_var);
+// The normalised activations' gradient is gy * (y > 0 ? 1 : alpha) at each
+// window's argmax and zero elsewhere: gamma's and beta's gradients sum over the
+// pooled outputs only; gx is batch norm's input gradient of that.
+template <class T> void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x, const T* gamma,
+                                                      const T* mean, const T* inv_std, const T* y, const T* argmax,
+                                                      const T* gy, T* gx, T* ggamma, T* gbeta);
 // Inference: normalise with the moving statistics.
 template <class T> void batchnorm_forward_infer(const BatchNormGeometry& g, T eps, const T* x, const T* gamma,
                                                 const T* beta, const T* moving_mean, const T* moving_var, T* y);

@@ -4,11 +4,14 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "fused_support.h"
 #include "gradcheck.h"
 
 using namespace timbre;
 using timbre::testing::gradcheck;
 using timbre::testing::random_tensor;
+using timbre::testing::require_close;
+using timbre::testing::run_with_gradients;
 
 namespace {
 struct Case {
@@ -26,29 +29,6 @@ const Case kCases[] = {
     {9, 10, 3, 3, 11, ops::Padding::same, 2, 1, 0.0},   {7, 9, 2, 2, 5, ops::Padding::same, 3, 2, 0.1},
 };
 
-struct Result {
-  std::vector<double> y, gx, gw, gb;
-};
-
-// The op under test, or the unfused chain, with a backward from `upstream`.
-template <class F>
-Result run(F&& f, const Tensor& x0, const Tensor& w0, const Tensor& b0, const Tensor& upstream) {
-  Tensor x = x0.detach().clone().set_requires_grad(), w = w0.detach().clone().set_requires_grad(),
-         b = b0.detach().clone().set_requires_grad();
-  Tensor y = f(x, w, b);
-  y.backward(upstream.to(y.dtype()));
-  return {y.to(DType::f64).to_vector<double>(), x.grad().to(DType::f64).to_vector<double>(),
-          w.grad().to(DType::f64).to_vector<double>(), b.grad().to(DType::f64).to_vector<double>()};
-}
-
-void require_close(const std::vector<double>& got, const std::vector<double>& expected, double tolerance,
-                   const char* what) {
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO(what << "[" << i << "]");
-    REQUIRE(got[i] == Approx(expected[i]).margin(tolerance));
-  }
-}
 }  // namespace
 
 TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradients", "[conv2d_pool]") {
@@ -62,12 +42,12 @@ TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradi
       const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
       const Tensor pooled_shape = ops::maxpool2d(ops::conv2d(x, w, b, conv), pool);
       const Tensor upstream = random_tensor(pooled_shape.shape(), 4);
-      const Result fused = run(
+      const auto fused = run_with_gradients(
           [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
             return ops::conv2d_pool(xi, wi, bi, conv, cs.slope, pool);
           },
           x, w, b, upstream);
-      const Result chain = run(
+      const auto chain = run_with_gradients(
           [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
             Tensor z = ops::conv2d(xi, wi, bi, conv);
             if (cs.slope != 1.0) z = ops::leaky_relu(z, cs.slope);
@@ -76,9 +56,9 @@ TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradi
           x, w, b, upstream);
       const double tolerance = dtype == DType::f64 ? 1e-12 : 2e-4;
       require_close(fused.y, chain.y, tolerance, "y");
-      require_close(fused.gx, chain.gx, tolerance, "gx");
-      require_close(fused.gw, chain.gw, tolerance, "gw");
-      require_close(fused.gb, chain.gb, tolerance, "gb");
+      require_close(fused.grads[0], chain.grads[0], tolerance, "gx");
+      require_close(fused.grads[1], chain.grads[1], tolerance, "gw");
+      require_close(fused.grads[2], chain.grads[2], tolerance, "gb");
     }
 }
 
@@ -96,15 +76,15 @@ TEST_CASE("conv2d_pool sends the gradient to the first maximum of tied windows, 
     const ops::Conv2dOptions conv{1, 1, cs.padding};
     const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
     const Tensor upstream = random_tensor(ops::conv2d_pool(x, w, b, conv, 0.5, pool).shape(), 33);
-    const Result fused = run([&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+    const auto fused = run_with_gradients([&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
       return ops::conv2d_pool(xi, wi, bi, conv, 0.5, pool);
     }, x, w, b, upstream);
-    const Result chain = run([&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+    const auto chain = run_with_gradients([&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
       return ops::maxpool2d(ops::leaky_relu(ops::conv2d(xi, wi, bi, conv), 0.5), pool);
     }, x, w, b, upstream);
     require_close(fused.y, chain.y, 1e-12, "y");
-    require_close(fused.gx, chain.gx, 1e-12, "gx");
-    require_close(fused.gw, chain.gw, 1e-12, "gw");
+    require_close(fused.grads[0], chain.grads[0], 1e-12, "gx");
+    require_close(fused.grads[1], chain.grads[1], 1e-12, "gw");
   }
 }
 
@@ -206,9 +186,11 @@ TEST_CASE("Sequential folds inference batch norm into the fused convolution only
                        nn::MaxPooling2D(2), nn::Conv2D(6, {3, 3}, nn::Padding::same), nn::BatchNormalization(),
                        nn::LeakyReLU(0.3), nn::MaxPooling2D(2));
   model.build({20, 20, 1}, DType::f64);
-  CHECK(model.fused_runs() ==
-        std::vector<std::string>{"conv2d+batch_normalization+leaky_re_lu+max_pooling2d",
-                                 "conv2d_1+batch_normalization_1+leaky_re_lu_1+max_pooling2d_1"});
+  CHECK(model.fused_runs() == std::vector<std::string>{
+                                 "conv2d+batch_normalization+leaky_re_lu+max_pooling2d",
+                                 "batch_normalization+leaky_re_lu+max_pooling2d",
+                                 "conv2d_1+batch_normalization_1+leaky_re_lu_1+max_pooling2d_1",
+                                 "batch_normalization_1+leaky_re_lu_1+max_pooling2d_1"});
   // Moving statistics and scales away from their initial values, so that a wrong fold shows.
   uint64_t seed = 50;
   for (nn::Module* layer : model.children())
@@ -234,7 +216,7 @@ TEST_CASE("Sequential folds inference batch norm into the fused convolution only
   // With gradients on, the run goes through the layers (the kernel and gamma get their gradients).
   const Tensor y = model(x);
   CHECK(y.grad_fn()->op == "maxpool2d");
-  // In training the batch norm uses and updates batch statistics: the layers run one by one.
+  // In training the batch norm uses and updates batch statistics: the convolution runs on its own.
   model.set_training(true);
   auto* norm = dynamic_cast<nn::BatchNormalization*>(model.children()[1]);
   REQUIRE(norm);

@@ -5,7 +5,12 @@
 // element l of a stretch belongs to channel l % C, and per-channel constants
 // are expanded once to per-lane arrays. Channel sums run in parallel with
 // per-thread partials, accumulated in double so float32 statistics stay accurate.
+// batchnorm_pool_* fuse the training-mode batch norm with LeakyReLU and max
+// pooling: the forward pools the normalised values as it computes them, and
+// the backward sums gamma's and beta's gradients over the windows' maxima only.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -13,7 +18,9 @@
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/constant.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
 namespace timbre::kernels::cpu {
@@ -91,30 +98,63 @@ void affine(const Stretches& st, const T* x, const std::vector<double>& center, 
     }
   });
 }
-}  // namespace
 
+// The batch statistics: mean and inv_std = 1/sqrt(var + eps) written, the
+// moving statistics (when given) updated.
 template <class T>
-void batchnorm_forward_train(const BatchNormGeometry& g, T eps, T momentum, const T* x, const T* gamma,
-                             const T* beta, T* y, T* mean, T* inv_std, T* moving_mean, T* moving_var) {
-  const int64_t C = g.channels;
-  const Stretches st(g);
+void batch_statistics(const BatchNormGeometry& g, const Stretches& st, T eps, T momentum, const T* x, T* mean,
+                      T* inv_std, T* moving_mean, T* moving_var) {
   std::vector<double> sums;
   channel_sums<1>(g, st, [&](int64_t i, int64_t, double* v) { v[0] = x[i]; }, sums);
-  std::vector<double> mu(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) mu[c] = sums[c] / static_cast<double>(g.rows);
+  std::vector<double> mu(static_cast<size_t>(g.channels));
+  for (int64_t c = 0; c < g.channels; ++c) mu[c] = sums[c] / static_cast<double>(g.rows);
   // Second pass around the mean: no cancellation for data far from zero (dB values).
   const std::vector<double> lane_mu = per_lane(g, st, [&](int64_t c) { return mu[c]; });
   channel_sums<1>(g, st, [&](int64_t i, int64_t l, double* v) {
     const double d = x[i] - lane_mu[l];
     v[0] = d * d;
   }, sums);
-  for (int64_t c = 0; c < C; ++c) {
+  for (int64_t c = 0; c < g.channels; ++c) {
     const double var = sums[c] / static_cast<double>(g.rows);
     mean[c] = static_cast<T>(mu[c]);
     inv_std[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(eps)));
     if (moving_mean) moving_mean[c] = moving_mean[c] * momentum + static_cast<T>(mu[c]) * (T(1) - momentum);
     if (moving_var) moving_var[c] = moving_var[c] * momentum + static_cast<T>(var) * (T(1) - momentum);
   }
+}
+
+// Batch norm's training input gradient from sums = [sum gy, sum gy * xhat] per channel:
+// gx += gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)), xhat = (x - mean) * inv_std,
+// as gx += a * gy + b * (x - mean) + d per channel. gy null: its term is added elsewhere.
+template <class T>
+void add_input_gradient(const BatchNormGeometry& g, const Stretches& st, const T* x, const T* gamma, const T* mean,
+                        const T* inv_std, const std::vector<double>& sums, const T* gy, T* gx) {
+  const int64_t C = g.channels;
+  const double m = static_cast<double>(g.rows);
+  std::vector<T> a(static_cast<size_t>(st.lanes)), b(a), d(a), lane_mean(a);
+  for (int64_t l = 0; l < st.lanes; ++l) {
+    const int64_t c = l % C;
+    const double k = static_cast<double>(gamma[c]) * inv_std[c];
+    a[l] = static_cast<T>(k);
+    b[l] = static_cast<T>(-k * sums[C + c] / m * inv_std[c]);
+    d[l] = static_cast<T>(-k * sums[c] / m);
+    lane_mean[l] = mean[c];
+  }
+  for_each_stretch(st, [&](int64_t first, int64_t length) {
+    if (gy)
+      for (int64_t l = 0; l < length; ++l)
+        gx[first + l] += a[l] * gy[first + l] + b[l] * (x[first + l] - lane_mean[l]) + d[l];
+    else
+      for (int64_t l = 0; l < length; ++l) gx[first + l] += b[l] * (x[first + l] - lane_mean[l]) + d[l];
+  });
+}
+}  // namespace
+
+template <class T>
+void batchnorm_forward_train(const BatchNormGeometry& g, T eps, T momentum, const T* x, const T* gamma,
+                             const T* beta, T* y, T* mean, T* inv_std, T* moving_mean, T* moving_var) {
+  const Stretches st(g);
+  batch_statistics(g, st, eps, momentum, x, mean, inv_std, moving_mean, moving_var);
   affine(st, x, per_lane(g, st, [&](int64_t c) { return static_cast<double>(mean[c]); }),
          per_lane(g, st, [&](int64_t c) { return static_cast<double>(inv_std[c]) * gamma[c]; }),
          per_lane(g, st, [&](int64_t c) { return static_cast<double>(beta[c]); }), false, y);
@@ -139,22 +179,7 @@ void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* g
     if (gbeta) gbeta[c] += static_cast<T>(sums[c]);
     if (ggamma) ggamma[c] += static_cast<T>(sums[C + c]);
   }
-  if (!gx) return;
-  // gx += gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)), with xhat = (x - mean) * inv_std:
-  // gx += a * gy + b * (x - mean) + d per channel.
-  const double m = static_cast<double>(g.rows);
-  std::vector<T> a(static_cast<size_t>(st.lanes)), b(a), d(a);
-  for (int64_t l = 0; l < st.lanes; ++l) {
-    const int64_t c = l % C;
-    const double k = static_cast<double>(gamma[c]) * inv_std[c];
-    a[l] = static_cast<T>(k);
-    b[l] = static_cast<T>(-k * sums[C + c] / m * inv_std[c]);
-    d[l] = static_cast<T>(-k * sums[c] / m);
-  }
-  for_each_stretch(st, [&](int64_t first, int64_t length) {
-    for (int64_t l = 0; l < length; ++l)
-      gx[first + l] += a[l] * gy[first + l] + b[l] * (x[first + l] - lane_mean[l]) + d[l];
-  });
+  if (gx) add_input_gradient(g, st, x, gamma, mean, inv_std, sums, gy, gx);
 }
 
 template <class T>
@@ -194,9 +219,129 @@ void batchnorm_backward_infer(const BatchNormGeometry& g, T eps, const T* x, con
          zeros, true, gx);
 }
 
+// ---------------------------------------------------------------- fused with LeakyReLU and max pooling
+namespace {
+constexpr int64_t kPoolChunk = 8;  // channels per vector in the pooling pass
+template <class T>
+using ChunkVec = typename simd::Lanes<T, kPoolChunk>::type;
+
+template <class T, int Count>
+[[gnu::always_inline]] inline ChunkVec<T> load_chunk(const T* p) {
+  ChunkVec<T> v{};
+  std::memcpy(&v, p, Count * sizeof(T));
+  return v;
+}
+
+// The windows of one row of pooled outputs, channels [c0, c0 + Count): the
+// first maximum of the normalised values (row-major, strict >), then LeakyReLU.
+template <class T, int Count>
+void pool_normalised_row(const Pool2dGeometry& g, T alpha, const T* x, const T* center, const T* scale,
+                         const T* shift, int64_t n, int64_t py, int64_t c0, T* y, T* argmax) {
+  using V = ChunkVec<T>;
+  const V m = load_chunk<T, Count>(center + c0), a = load_chunk<T, Count>(scale + c0),
+          b = load_chunk<T, Count>(shift + c0);
+  const auto normalised = [&](const T* p) { return (load_chunk<T, Count>(p) - m) * a + b; };
+  for (int64_t px = 0; px < g.out_w; ++px) {
+    const T* corner = x + ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * g.channels + c0;
+    V best = normalised(corner), first{};
+    for (int64_t dy = 0; dy < g.pool_h; ++dy)
+      for (int64_t dx = 0; dx < g.pool_w; ++dx) {  // (0, 0) again: never greater than itself
+        const V v = normalised(corner + (dy * g.in_w + dx) * g.channels);
+        const auto greater = v > best;
+        best = greater ? v : best;
+        first = greater ? V{} + static_cast<T>(dy * g.pool_w + dx) : first;
+      }
+    const V out = best > 0 ? best : alpha * best;
+    const int64_t at = ((n * g.out_h + py) * g.out_w + px) * g.channels + c0;
+    std::memcpy(y + at, &out, Count * sizeof(T));
+    if (argmax) std::memcpy(argmax + at, &first, Count * sizeof(T));
+  }
+}
+}  // namespace
+
+template <class T>
+void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T alpha, const T* x, const T* gamma,
+                                  const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
+                                  T* moving_var) {
+  const BatchNormGeometry bg{g.batch * g.in_h * g.in_w, g.channels};
+  const Stretches st(bg);
+  batch_statistics(bg, st, eps, momentum, x, mean, inv_std, moving_mean, moving_var);
+  // Per-channel constants padded to whole chunks: v = (x - mean) * scale + beta, as batchnorm_forward_train.
+  const int64_t padded = (g.channels + kPoolChunk - 1) / kPoolChunk * kPoolChunk;
+  std::vector<T> center(static_cast<size_t>(padded)), scale(center), shift(center);
+  for (int64_t c = 0; c < g.channels; ++c) {
+    center[c] = mean[c];
+    scale[c] = static_cast<T>(static_cast<double>(inv_std[c]) * gamma[c]);
+    shift[c] = beta[c];
+  }
+  TIMBRE_PARALLEL_FOR_IF(bg.rows * g.channels >= kElementwiseGrain)
+  for (int64_t row = 0; row < g.batch * g.out_h; ++row)
+    for (int64_t c0 = 0; c0 < g.channels; c0 += kPoolChunk)
+      with_constant<kPoolChunk>(std::min(kPoolChunk, g.channels - c0), [&](auto count) {
+        pool_normalised_row<T, decltype(count)::value>(g, alpha, x, center.data(), scale.data(), shift.data(),
+                                                        row / g.out_h, row % g.out_h, c0, y, argmax);
+      });
+}
+
+template <class T>
+void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x, const T* gamma, const T* mean,
+                                   const T* inv_std, const T* y, const T* argmax, const T* gy, T* gx, T* ggamma,
+                                   T* gbeta) {
+  const int64_t C = g.channels;
+  const BatchNormGeometry bg{g.batch * g.in_h * g.in_w, C};
+  const int64_t rows = g.batch * g.out_h, work = rows * g.out_w * C;
+  // Each window position's offset from the window's corner in x.
+  std::vector<int64_t> offset(static_cast<size_t>(g.pool_h * g.pool_w));
+  for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p) offset[p] = ((p / g.pool_w) * g.in_w + p % g.pool_w) * C;
+  int threads = 1;
+#ifdef _OPENMP
+  if (work >= kElementwiseGrain) threads = omp_get_max_threads();
+#endif
+  // The sparse pass: per-thread sums [sum ga, sum ga * xhat] per channel, merged in thread order;
+  // gx gets its gamma * inv_std * ga term at each argmax (windows do not overlap).
+  std::vector<double> partial(static_cast<size_t>(threads * 2 * C), 0.0);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    double* sums = partial.data() + tid * 2 * C;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int64_t row = 0; row < rows; ++row) {
+      const int64_t n = row / g.out_h, py = row % g.out_h;
+      for (int64_t px = 0; px < g.out_w; ++px) {
+        const int64_t corner = ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * C;
+        const int64_t out = (row * g.out_w + px) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const T ga = gy[out + c] * (y[out + c] > 0 ? T(1) : alpha);
+          const int64_t i = corner + offset[static_cast<size_t>(argmax[out + c])] + c;
+          sums[c] += ga;
+          sums[C + c] += static_cast<double>(ga) * ((x[i] - mean[c]) * inv_std[c]);
+          if (gx) gx[i] += gamma[c] * inv_std[c] * ga;
+        }
+      }
+    }
+  }
+  std::vector<double> sums(static_cast<size_t>(2 * C), 0.0);
+  for (int t = 0; t < threads; ++t)
+    for (int64_t k = 0; k < 2 * C; ++k) sums[k] += partial[t * 2 * C + k];
+  for (int64_t c = 0; c < C; ++c) {
+    if (gbeta) gbeta[c] += static_cast<T>(sums[c]);
+    if (ggamma) ggamma[c] += static_cast<T>(sums[C + c]);
+  }
+  if (gx) add_input_gradient(bg, Stretches(bg), x, gamma, mean, inv_std, sums, static_cast<const T*>(nullptr), gx);
+}
+
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_forward_train)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_backward_train)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_forward_infer)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_backward_infer)
+TIMBRE_INSTANTIATE_KERNEL(batchnorm_pool_forward_train)
+TIMBRE_INSTANTIATE_KERNEL(batchnorm_pool_backward_train)
 
 }  // namespace timbre::kernels::cpu

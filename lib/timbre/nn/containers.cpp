@@ -2,6 +2,7 @@
 
 #include "timbre/autograd/grad_mode.h"
 #include "timbre/nn/layers.h"
+#include "timbre/ops/batchnorm.h"
 #include "timbre/ops/conv2d_pool.h"
 #include "timbre/ops/reshape.h"
 
@@ -30,27 +31,42 @@ Shape Sequential::on_build(const Shape& input) {
     out = i < layers_.size() ? dynamic_cast<const L*>(layers_[i].get()) : nullptr;
     return out != nullptr;
   };
+  // [+ LeakyReLU] + MaxPooling2D from layer i: the pool (null if none), the
+  // run's last layer and the slope (1 without an activation).
+  const auto activation_and_pool = [&](size_t i, size_t& last, double& slope) {
+    const LeakyReLU* leaky = nullptr;
+    const MaxPooling2D* pool = nullptr;
+    slope = layer_is(i, leaky) ? leaky->negative_slope() : 1.0;
+    last = leaky ? i + 1 : i;
+    return layer_is(last, pool) ? pool : nullptr;
+  };
+  using Kind = FusedRun::Kind;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Conv2D* conv = nullptr;
+    const BatchNormalization* norm = nullptr;
+    size_t last = 0;
+    double slope = 1.0;
+    if (layer_is(i, norm)) {
+      const MaxPooling2D* pool = activation_and_pool(i + 1, last, slope);
+      if (pool && ops::batch_norm_pool_supports(slope, pool->options()))
+        fused_.push_back({Kind::norm_pool, i, last - i + 1, slope});
+      continue;
+    }
     if (!layer_is(i, conv) || conv->input_shape()[2] > kFusedMaxChannels ||
         conv->output_shape()[2] > kFusedMaxChannels)
       continue;
-    // Conv2D(relu) + pool; Conv2D [+ BatchNormalization] [+ LeakyReLU] + pool (no LeakyReLU: slope 1).
-    const BatchNormalization* norm = nullptr;
-    const LeakyReLU* leaky = nullptr;
     const MaxPooling2D* pool = nullptr;
-    size_t next = i + 1;
-    double slope = 0.0;
-    if (conv->activation() == Activation::linear) {
-      if (layer_is(next, norm)) ++next;
-      slope = layer_is(next, leaky) ? leaky->negative_slope() : 1.0;
-      if (leaky) ++next;
-    } else if (conv->activation() != Activation::relu) {
-      continue;
+    Kind kind = Kind::conv_pool;
+    if (conv->activation() == Activation::relu) {  // Conv2D(relu) + MaxPooling2D
+      slope = 0.0;
+      last = i + 1;
+      layer_is(last, pool);
+    } else if (conv->activation() == Activation::linear) {
+      if (layer_is(i + 1, norm)) kind = Kind::conv_norm_pool;
+      pool = activation_and_pool(kind == Kind::conv_norm_pool ? i + 2 : i + 1, last, slope);
     }
-    if (!layer_is(next, pool) || !ops::conv2d_pool_supports(conv->options(), slope, pool->options())) continue;
-    fused_.push_back({i, next - i + 1, slope, norm != nullptr});
-    i = next;
+    if (pool && ops::conv2d_pool_supports(conv->options(), slope, pool->options()))
+      fused_.push_back({kind, i, last - i + 1, slope});
   }
   return s;
 }
@@ -66,9 +82,16 @@ std::vector<std::string> Sequential::fused_runs() const {
 }
 
 Tensor Sequential::run_fused(const FusedRun& run, const Tensor& x) const {
-  const auto& conv = static_cast<const Conv2D&>(*layers_[run.first]);
   const auto& pool = static_cast<const MaxPooling2D&>(*layers_[run.first + run.length - 1]);
-  if (!run.batch_norm) return ops::conv2d_pool(x, conv.kernel, conv.bias, conv.options(), run.slope, pool.options());
+  if (run.kind == FusedRun::Kind::norm_pool) {
+    const auto& norm = static_cast<const BatchNormalization&>(*layers_[run.first]);
+    if (!norm.training()) return Tensor();  // inference: the convolution's run folds it, or the layers run
+    return ops::batch_norm_pool(x, norm.gamma, norm.beta, norm.moving_mean, norm.moving_variance, norm.options(),
+                                run.slope, pool.options());
+  }
+  const auto& conv = static_cast<const Conv2D&>(*layers_[run.first]);
+  if (run.kind == FusedRun::Kind::conv_pool)
+    return ops::conv2d_pool(x, conv.kernel, conv.bias, conv.options(), run.slope, pool.options());
   // Folding the moving statistics into the kernel needs inference mode, and
   // leaves the kernel and batch-norm parameters without gradients.
   const auto& norm = static_cast<const BatchNormalization&>(*layers_[run.first + 1]);
@@ -82,11 +105,11 @@ Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
   auto run = fused_.begin();
   for (size_t i = 0; i < layers_.size(); ++i) {
+    while (run != fused_.end() && run->first < i) ++run;  // runs inside a fused one, or not taken
     if (run != fused_.end() && run->first == i) {
-      const FusedRun& r = *run++;
-      if (Tensor fused = run_fused(r, y); fused.defined()) {
+      if (Tensor fused = run_fused(*run, y); fused.defined()) {
         y = fused;
-        i += r.length - 1;
+        i += run->length - 1;
         continue;
       }
     }

@@ -1,10 +1,12 @@
 // Containers: Sequential (one layer after another) and Concatenate (parallel
 // branches on the same input, joined along the last axis: P1.1's shape).
-// Sequential runs Conv2D [+ LeakyReLU] + MaxPooling2D as one fused op
-// (ops::conv2d_pool: same values and gradients, the convolution's output never
-// stored) where the op takes the settings and the convolution has few channels;
-// Conv2D + BatchNormalization [+ LeakyReLU] + MaxPooling2D too, in inference
-// without gradients, with the moving statistics folded into the convolution.
+// Sequential runs some layer patterns as one fused op, with the same values
+// and gradients, where the op takes the settings:
+// - Conv2D [+ LeakyReLU] + MaxPooling2D (few channels): ops::conv2d_pool;
+// - BatchNormalization [+ LeakyReLU] + MaxPooling2D in training:
+//   ops::batch_norm_pool;
+// - Conv2D + BatchNormalization [+ LeakyReLU] + MaxPooling2D in inference
+//   without gradients: the moving statistics folded into the convolution.
 #pragma once
 
 #include <vector>
@@ -37,13 +39,13 @@ class Sequential : public Module {
   Tensor forward(const Tensor& x) override;
 
  private:
-  // A run of layers done by ops::conv2d_pool: layers_[first] is the Conv2D,
-  // layers_[first + length - 1] the MaxPooling2D, and with batch_norm
-  // layers_[first + 1] a BatchNormalization. Found at build.
+  // A run of layers that may run as one op: layers_[first] is its Conv2D
+  // (or BatchNormalization for norm_pool), layers_[first + length - 1] the
+  // MaxPooling2D. Found at build.
   struct FusedRun {
+    enum class Kind { conv_pool, conv_norm_pool, norm_pool } kind;
     size_t first, length;
     double slope;
-    bool batch_norm;
   };
   // The run's result, or an undefined tensor when it cannot run fused now.
   Tensor run_fused(const FusedRun& run, const Tensor& x) const;

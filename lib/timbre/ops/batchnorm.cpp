@@ -46,6 +46,48 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   return y;
 }
 
+bool batch_norm_pool_supports(double slope, const Pool2dOptions& pool) {
+  return slope >= 0 && slope <= 1 && windows_tile(pool);
+}
+
+Tensor batch_norm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                       const Tensor& moving_variance, const BatchNormOptions& o, double slope,
+                       const Pool2dOptions& pool) {
+  detail::check_compatible("batch_norm_pool", {&x, &gamma, &beta, &moving_mean, &moving_variance});
+  check(x.rank() == 4, "batch_norm_pool", "input must be (N, H, W, C), got ", x.shape());
+  check(batch_norm_pool_supports(slope, pool), "batch_norm_pool",
+        "expected slope in [0, 1] and pool strides equal to the pool, got slope ", slope, ", pool (", pool.pool_h,
+        ", ", pool.pool_w, ") with strides (", pool.stride_h, ", ", pool.stride_w, ")");
+  const int64_t C = x.dim(3);
+  for (const Tensor* t : {&gamma, &beta, &moving_mean, &moving_variance})
+    check(t->shape() == Shape{C}, "batch_norm_pool", "statistics and scales must be (", C, ",) for input ",
+          x.shape(), ", got ", t->shape());
+  check(o.epsilon > 0 && o.momentum >= 0 && o.momentum <= 1, "batch_norm_pool",
+        "epsilon must be > 0 and momentum in [0, 1], got epsilon ", o.epsilon, " momentum ", o.momentum);
+  const kernels::Pool2dGeometry g{x.dim(0), x.dim(1), x.dim(2), C, x.dim(1) / pool.pool_h, x.dim(2) / pool.pool_w,
+                                  pool.pool_h, pool.pool_w, pool.pool_h, pool.pool_w};
+  check(g.batch > 0 && g.out_h >= 1 && g.out_w >= 1, "batch_norm_pool", "input ", x.shape(),
+        " must hold a sample and be no smaller than the pool (", pool.pool_h, ", ", pool.pool_w, ")");
+  Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, C}, x.dtype(), x.device());
+  Tensor mean = Tensor::empty({C}, x.dtype(), x.device()), inv_std = Tensor::empty({C}, x.dtype(), x.device());
+  const bool differentiable = autograd::grad_enabled() && autograd::any_requires_grad({x, gamma, beta});
+  const Tensor argmax = differentiable ? Tensor::empty(y.shape(), x.dtype(), x.device()) : Tensor();
+  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_pool_forward_train, g, T(o.epsilon),
+                                               T(o.momentum), T(slope), x.data<T>(), gamma.data<T>(), beta.data<T>(),
+                                               y.data<T>(), detail::data_or_null<T>(argmax), mean.data<T>(),
+                                               inv_std.data<T>(), moving_mean.data<T>(), moving_variance.data<T>()));
+  autograd::record(y, "batch_norm_pool", {x, gamma, beta},
+                   [=, y = y.detach()](const Tensor& gy, const std::vector<Tensor>& gr) {
+                     TIMBRE_WITH_DTYPE(
+                         x.dtype(),
+                         TIMBRE_DISPATCH(x.device(), batchnorm_pool_backward_train, g, T(slope), x.data<T>(),
+                                         gamma.data<T>(), mean.data<T>(), inv_std.data<T>(), y.data<T>(),
+                                         argmax.data<T>(), gy.data<T>(), detail::data_or_null<T>(gr[0]),
+                                         detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
+                   });
+  return y;
+}
+
 FoldedConv fold_batch_norm(const Tensor& kernel, const Tensor& bias, const Tensor& gamma, const Tensor& beta,
                            const Tensor& moving_mean, const Tensor& moving_variance, double epsilon) {
   check(kernel.rank() >= 1, "fold_batch_norm", "kernel must have an output-channel axis, got a scalar");

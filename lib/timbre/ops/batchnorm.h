@@ -4,6 +4,7 @@
 #pragma once
 
 #include "timbre/core/tensor.h"
+#include "timbre/ops/maxpool2d.h"
 
 namespace timbre::ops {
 
@@ -14,6 +15,16 @@ struct BatchNormOptions {
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
                   const Tensor& moving_variance, bool training, const BatchNormOptions& options = {});
+
+// Training-mode batch_norm, leaky_relu(slope) and maxpool2d(pool) as one op
+// on (N, H, W, C): values, moving-statistics updates and gradients equal the
+// three ops' (slope in [0, 1], 1: no activation; pool strides equal to the
+// pool), but the normalised activations are never stored and backward reads
+// only each window's maximum and one pass over x. nn::Sequential uses it.
+Tensor batch_norm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                       const Tensor& moving_variance, const BatchNormOptions& options, double slope,
+                       const Pool2dOptions& pool);
+bool batch_norm_pool_supports(double slope, const Pool2dOptions& pool);
 
 // A convolution's kernel (..., Cout) and bias (Cout, or undefined: zero) with
 // an inference-mode batch norm after it folded in: conv2d(x, kernel', bias')

@@ -4,14 +4,8 @@
 
 namespace timbre::ops {
 
-namespace {
-int64_t pool_stride(int64_t stride, int64_t pool) { return stride == 0 ? pool : stride; }
-}  // namespace
-
 bool conv2d_pool_supports(const Conv2dOptions& conv, double slope, const Pool2dOptions& pool) {
-  return conv.stride_h == 1 && conv.stride_w == 1 && slope >= 0 && slope <= 1 && pool.pool_h >= 1 &&
-         pool.pool_w >= 1 && pool_stride(pool.stride_h, pool.pool_h) == pool.pool_h &&
-         pool_stride(pool.stride_w, pool.pool_w) == pool.pool_w;
+  return conv.stride_h == 1 && conv.stride_w == 1 && slope >= 0 && slope <= 1 && windows_tile(pool);
 }
 
 Tensor conv2d_pool(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& conv, double slope,
