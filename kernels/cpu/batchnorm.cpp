@@ -225,10 +225,16 @@ constexpr int64_t kPoolChunk = 8;  // channels per vector in the pooling pass
 template <class T>
 using ChunkVec = typename simd::Lanes<T, kPoolChunk>::type;
 
+// Count values from p; the other lanes hold whatever follows p (never stored)
+// unless that would read past `end`. A partial copy into a vector goes through
+// the stack (a stalled reload per load), so whole loads are taken wherever they may.
 template <class T, int Count>
-[[gnu::always_inline]] inline ChunkVec<T> load_chunk(const T* p) {
+[[gnu::always_inline]] inline ChunkVec<T> load_chunk(const T* p, const T* end) {
   ChunkVec<T> v{};
-  std::memcpy(&v, p, Count * sizeof(T));
+  if (Count == kPoolChunk || p + kPoolChunk <= end)  // two constant sizes: a runtime one calls memcpy
+    std::memcpy(&v, p, sizeof v);
+  else
+    std::memcpy(&v, p, Count * sizeof(T));
   return v;
 }
 
@@ -238,9 +244,11 @@ template <class T, int Count>
 void pool_normalised_row(const Pool2dGeometry& g, T alpha, const T* x, const T* center, const T* scale,
                          const T* shift, int64_t n, int64_t py, int64_t c0, T* y, T* argmax) {
   using V = ChunkVec<T>;
-  const V m = load_chunk<T, Count>(center + c0), a = load_chunk<T, Count>(scale + c0),
-          b = load_chunk<T, Count>(shift + c0);
-  const auto normalised = [&](const T* p) { return (load_chunk<T, Count>(p) - m) * a + b; };
+  const T* end = x + g.batch * g.in_h * g.in_w * g.channels;
+  // The per-channel constants are padded to whole chunks.
+  const V m = load_chunk<T, kPoolChunk>(center + c0, nullptr), a = load_chunk<T, kPoolChunk>(scale + c0, nullptr),
+          b = load_chunk<T, kPoolChunk>(shift + c0, nullptr);
+  const auto normalised = [&](const T* p) { return (load_chunk<T, Count>(p, end) - m) * a + b; };
   for (int64_t px = 0; px < g.out_w; ++px) {
     const T* corner = x + ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * g.channels + c0;
     V best = normalised(corner), first{};
@@ -308,9 +316,9 @@ void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x,
 #ifdef _OPENMP
     tid = omp_get_thread_num();
 #endif
-    double* sums = partial.data() + tid * 2 * C;
+    std::vector<double> sums(static_cast<size_t>(2 * C), 0.0);  // apart from the others': no false sharing
 #ifdef _OPENMP
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
 #endif
     for (int64_t row = 0; row < rows; ++row) {
       const int64_t n = row / g.out_h, py = row % g.out_h;
@@ -326,6 +334,7 @@ void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x,
         }
       }
     }
+    std::copy(sums.begin(), sums.end(), partial.begin() + tid * 2 * C);
   }
   std::vector<double> sums(static_cast<size_t>(2 * C), 0.0);
   for (int t = 0; t < threads; ++t)
