@@ -21,7 +21,8 @@ struct Case {
 
 // P2's two shapes in small (8 and 6 channels), a leftover row and column, one
 // full chunk of 8 plus a partial one (10), pool 3x2, ReLU and linear.
-const Case kCases[] = {{9, 10, 8, 2, 2, 0.3}, {9, 10, 8, 2, 2, 0.0}, {8, 8, 6, 2, 2, 0.3}, {7, 9, 10, 3, 2, 0.0}, {6, 7, 3, 2, 2, 1.0}};
+const Case kCases[] = {
+    {9, 10, 8, 2, 2, 0.3}, {9, 10, 8, 2, 2, 0.0}, {8, 8, 6, 2, 2, 0.3}, {7, 9, 10, 3, 2, 0.0}, {6, 7, 3, 2, 2, 1.0}};
 
 struct Parameters {
   Tensor gamma, beta, mean, variance;
@@ -183,4 +184,28 @@ TEST_CASE("Sequential trains BatchNormalization + LeakyReLU + MaxPooling2D fused
       for (double e : v.value.to_vector<double>()) layer_moving.push_back(e);
   require_close(fused_moving, layer_moving, 1e-12, "moving statistics");
   for (size_t i = 0; i < to.size(); ++i) require_close(fused_grads[i], to[i].grad().to_vector<double>(), 1e-12, "grad");
+}
+
+namespace {
+// A batch norm that computes its own way (as dist::SyncBatchNormalization does): never fused.
+class CountingNorm : public nn::BatchNormalization {
+ public:
+  int calls = 0;
+
+ protected:
+  Tensor forward(const Tensor& x) override {
+    ++calls;
+    return nn::BatchNormalization::forward(x);
+  }
+};
+}  // namespace
+
+TEST_CASE("Sequential leaves subclasses of the fused layers to their own forward", "[batch_norm_pool][module]") {
+  auto norm = std::make_shared<CountingNorm>();
+  nn::Sequential model(nn::Conv2D(4, {3, 3}), norm, nn::LeakyReLU(0.3), nn::MaxPooling2D(2));
+  model.build({10, 10, 1}, DType::f64);
+  CHECK(model.fused_runs().empty());
+  model.set_training(true);
+  model(random_tensor({2, 10, 10, 1}, 31));
+  CHECK(norm->calls == 1);
 }

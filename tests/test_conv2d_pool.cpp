@@ -119,7 +119,8 @@ TEST_CASE("conv2d_pool rejects settings it does not fuse and bad shapes", "[conv
   const Tensor x = Tensor::zeros({1, 9, 9, 2}), w = Tensor::zeros({3, 3, 2, 4}), b = Tensor::zeros({4});
   CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {2, 2}, 0.3, {2, 2}), Catch::Contains("conv2d_pool") &&
                                                                          Catch::Contains("strides (2, 2)"));
-  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {2, 2, 1, 1}), Catch::Contains("pool (2, 2) with strides (1, 1)"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {2, 2, 1, 1}),
+                    Catch::Contains("pool (2, 2) with strides (1, 1)"));
   CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 1.5, {2, 2}), Catch::Contains("slope 1.5"));
   CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, -0.1, {2, 2}), Catch::Contains("slope -0.1"));
   CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {8, 8}), Catch::Contains("smaller than the pool (8, 8)"));

@@ -29,7 +29,6 @@ namespace timbre::kernels::cpu {
 namespace {
 // ------------------------------------------------------------------ direct
 using direct::kChannelBlock;
-using direct::kRowBlock;
 using direct::Planes;
 using simd::kLanes;
 using simd::load;

@@ -65,7 +65,8 @@ struct Strip {
 // Stores tile columns ow0 .. ow0 + kLanes (ow0 a multiple of kLanes) of one row
 // into its window-column phases `row` (pool_w rows of phase_cols).
 template <class T>
-[[gnu::always_inline]] inline void store_phases(const Vec<T>& v, int64_t pool_w, int64_t phase_cols, int64_t ow0, T* row) {
+[[gnu::always_inline]] inline void store_phases(const Vec<T>& v, int64_t pool_w, int64_t phase_cols, int64_t ow0,
+                                                T* row) {
   constexpr int64_t L = kLanes<T>;
   // Lanes regrouped dx-major (columns dx, dx + P, dx + 2P, ...), then one narrow store per phase.
   const auto split = [&]<int64_t P>(std::integral_constant<int64_t, P>) {
@@ -147,7 +148,8 @@ void sample_forward(const ConvPoolGeometry& g, const direct::Geometry& d, T alph
 template <class T>
 void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* b, T* y, T* argmax) {
   const direct::Geometry d = direct::geometry_of(g.conv);
-  const int64_t work = g.conv.batch * g.out_h * g.pool_h * g.out_w * g.pool_w * d.out_c * d.kernel_h * d.kernel_w * d.in_c;
+  const int64_t work =
+      g.conv.batch * g.out_h * g.pool_h * g.out_w * g.pool_w * d.out_c * d.kernel_h * d.kernel_w * d.in_c;
   const int64_t in_size = d.in_h * d.in_w * d.in_c, out_size = g.out_h * g.out_w * d.out_c;
 #ifdef _OPENMP
 #pragma omp parallel if (work >= kElementwiseGrain)
@@ -183,7 +185,9 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
   // dropped. Tap rows are indexed [co][ci][kh].
   const int64_t chunks = (d.kernel_w + kLanes<T> - 1) / kLanes<T>;
   const int64_t tap_rows = d.out_c * d.in_c * d.kernel_h;
-  const auto tap_row = [&](int64_t co, int64_t ci, int64_t kh) { return ((co * d.in_c + ci) * d.kernel_h + kh) * chunks; };
+  const auto tap_row = [&](int64_t co, int64_t ci, int64_t kh) {
+    return ((co * d.in_c + ci) * d.kernel_h + kh) * chunks;
+  };
   // gx = conv(the sparse output gradient, flipped w), a direct convolution per sample.
   const direct::Geometry dd = direct::data_gradient_geometry(g.conv);
   const std::vector<T> flipped = gx ? direct::flipped_kernel(g.conv, w) : std::vector<T>();

@@ -1,5 +1,7 @@
 #include "timbre/nn/containers.h"
 
+#include <typeinfo>
+
 #include "timbre/autograd/grad_mode.h"
 #include "timbre/nn/layers.h"
 #include "timbre/ops/batchnorm.h"
@@ -27,8 +29,10 @@ Shape Sequential::on_build(const Shape& input) {
   Shape s = input;
   for (const ModulePtr& layer : layers_) s = layer->build(s, dtype());
   fused_.clear();
+  // Exactly an L: a subclass may compute something else (SyncBatchNormalization's statistics span ranks).
   const auto layer_is = [&]<class L>(size_t i, const L*& out) {
-    out = i < layers_.size() ? dynamic_cast<const L*>(layers_[i].get()) : nullptr;
+    const Module* layer = i < layers_.size() ? layers_[i].get() : nullptr;
+    out = layer && typeid(*layer) == typeid(L) ? static_cast<const L*>(layer) : nullptr;
     return out != nullptr;
   };
   // [+ LeakyReLU] + MaxPooling2D from layer i: the pool (null if none), the
@@ -75,7 +79,8 @@ std::vector<std::string> Sequential::fused_runs() const {
   std::vector<std::string> out;
   for (const FusedRun& run : fused_) {
     std::string names;
-    for (size_t i = run.first; i < run.first + run.length; ++i) names += (names.empty() ? "" : "+") + layers_[i]->name();
+    for (size_t i = run.first; i < run.first + run.length; ++i)
+      names += (names.empty() ? "" : "+") + layers_[i]->name();
     out.push_back(names);
   }
   return out;

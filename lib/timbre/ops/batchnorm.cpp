@@ -6,16 +6,25 @@
 
 namespace timbre::ops {
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                  const Tensor& moving_variance, bool training, const BatchNormOptions& o) {
-  detail::check_compatible("batch_norm", {&x, &gamma, &beta, &moving_mean, &moving_variance});
-  check(x.rank() >= 2, "batch_norm", "input must have a batch and a channel axis, got ", x.shape());
+namespace {
+// The checks batch_norm and batch_norm_pool share (x's rank is checked first).
+void check_parameters(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                      const Tensor& moving_mean, const Tensor& moving_variance, const BatchNormOptions& o) {
+  detail::check_compatible(op, {&x, &gamma, &beta, &moving_mean, &moving_variance});
   const int64_t C = x.dim(-1);
   for (const Tensor* t : {&gamma, &beta, &moving_mean, &moving_variance})
-    check(t->shape() == Shape{C}, "batch_norm", "statistics and scales must be (", C, ",) for input ", x.shape(),
-          ", got ", t->shape());
-  check(o.epsilon > 0 && o.momentum >= 0 && o.momentum <= 1, "batch_norm",
+    check(t->shape() == Shape{C}, op, "statistics and scales must be (", C, ",) for input ", x.shape(), ", got ",
+          t->shape());
+  check(o.epsilon > 0 && o.momentum >= 0 && o.momentum <= 1, op,
         "epsilon must be > 0 and momentum in [0, 1], got epsilon ", o.epsilon, " momentum ", o.momentum);
+}
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                  const Tensor& moving_variance, bool training, const BatchNormOptions& o) {
+  check(x.rank() >= 2, "batch_norm", "input must have a batch and a channel axis, got ", x.shape());
+  check_parameters("batch_norm", x, gamma, beta, moving_mean, moving_variance, o);
+  const int64_t C = x.dim(-1);
   const kernels::BatchNormGeometry g{x.numel() / C, C};
   check(!training || g.rows > 0, "batch_norm", "cannot compute batch statistics of an empty batch");
   Tensor y = Tensor::empty_like(x);
@@ -53,17 +62,12 @@ bool batch_norm_pool_supports(double slope, const Pool2dOptions& pool) {
 Tensor batch_norm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
                        const Tensor& moving_variance, const BatchNormOptions& o, double slope,
                        const Pool2dOptions& pool) {
-  detail::check_compatible("batch_norm_pool", {&x, &gamma, &beta, &moving_mean, &moving_variance});
   check(x.rank() == 4, "batch_norm_pool", "input must be (N, H, W, C), got ", x.shape());
+  check_parameters("batch_norm_pool", x, gamma, beta, moving_mean, moving_variance, o);
   check(batch_norm_pool_supports(slope, pool), "batch_norm_pool",
         "expected slope in [0, 1] and pool strides equal to the pool, got slope ", slope, ", pool (", pool.pool_h,
         ", ", pool.pool_w, ") with strides (", pool.stride_h, ", ", pool.stride_w, ")");
   const int64_t C = x.dim(3);
-  for (const Tensor* t : {&gamma, &beta, &moving_mean, &moving_variance})
-    check(t->shape() == Shape{C}, "batch_norm_pool", "statistics and scales must be (", C, ",) for input ",
-          x.shape(), ", got ", t->shape());
-  check(o.epsilon > 0 && o.momentum >= 0 && o.momentum <= 1, "batch_norm_pool",
-        "epsilon must be > 0 and momentum in [0, 1], got epsilon ", o.epsilon, " momentum ", o.momentum);
   const kernels::Pool2dGeometry g{x.dim(0), x.dim(1), x.dim(2), C, x.dim(1) / pool.pool_h, x.dim(2) / pool.pool_w,
                                   pool.pool_h, pool.pool_w, pool.pool_h, pool.pool_w};
   check(g.batch > 0 && g.out_h >= 1 && g.out_w >= 1, "batch_norm_pool", "input ", x.shape(),

@@ -26,8 +26,7 @@ Tensor conv2d_pool(const Tensor& x, const Tensor& kernel, const Tensor& bias, co
   check(g.out_h >= 1 && g.out_w >= 1, "conv2d_pool", "the convolution's output (", g.conv.out_h, ", ", g.conv.out_w,
         ") is smaller than the pool (", g.pool_h, ", ", g.pool_w, ")");
   Tensor y = Tensor::empty({g.conv.batch, g.out_h, g.out_w, g.conv.out_c}, x.dtype(), x.device());
-  const bool differentiable =
-      autograd::grad_enabled() && (x.requires_grad() || kernel.requires_grad() || (bias.defined() && bias.requires_grad()));
+  const bool differentiable = autograd::grad_enabled() && autograd::any_requires_grad({x, kernel, bias});
   const Tensor argmax = differentiable ? Tensor::empty(y.shape(), x.dtype(), x.device()) : Tensor();
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), conv2d_pool_forward, g, T(slope), x.data<T>(),
                                                kernel.data<T>(), detail::data_or_null<T>(bias), y.data<T>(),
