@@ -5,8 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <vector>
 
+#include "gradcheck.h"
 #include "timbre/timbre.h"
 
 namespace timbre::testing {
@@ -27,6 +29,14 @@ GradientRun run_with_gradients(F&& f, const Tensor& x0, const Tensor& w0, const 
   return {y.to(DType::f64).to_vector<double>(),
           {x.grad().to(DType::f64).to_vector<double>(), w.grad().to(DType::f64).to_vector<double>(),
            b.grad().to(DType::f64).to_vector<double>()}};
+}
+
+// float64 values from {-1, 0, 1}: through convolutions and batch norm they give
+// windows with exactly tied maxima on every backend.
+inline Tensor random_integers(const Shape& shape, uint64_t seed) {
+  std::vector<double> v = random_tensor(shape, seed, -1.5, 1.5).to_vector<double>();
+  for (double& e : v) e = std::round(e);
+  return Tensor::from<double>(shape, v);
 }
 
 inline void require_close(const std::vector<double>& got, const std::vector<double>& expected, double tolerance,

@@ -2,13 +2,13 @@
 // moving-statistics updates and gradients against the three unfused ops,
 // tied windows, gradient checks, bad settings, and Sequential's use of it.
 #include <catch2/catch.hpp>
-#include <cmath>
 
 #include "fused_support.h"
 #include "gradcheck.h"
 
 using namespace timbre;
 using timbre::testing::gradcheck;
+using timbre::testing::random_integers;
 using timbre::testing::random_tensor;
 using timbre::testing::require_close;
 using timbre::testing::run_with_gradients;
@@ -79,9 +79,7 @@ TEST_CASE("batch_norm_pool sends the gradient to the first maximum of tied windo
   // Inputs from {-1, 0, 1}: most windows tie, and the gradient must reach the same element as maxpool2d's.
   for (const Case& cs : kCases) {
     INFO("channels " << cs.c << " pool " << cs.pool_h << "x" << cs.pool_w);
-    std::vector<double> v = random_tensor({2, cs.h, cs.w, cs.c}, 7, -1.5, 1.5).to_vector<double>();
-    for (double& e : v) e = std::round(e);
-    const Tensor x = Tensor::from<double>({2, cs.h, cs.w, cs.c}, v);
+    const Tensor x = random_integers({2, cs.h, cs.w, cs.c}, 7);
     const Parameters p = parameters(cs.c, 8);
     const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
     const Tensor upstream = random_tensor({2, cs.h / cs.pool_h, cs.w / cs.pool_w, cs.c}, 9);

@@ -2,13 +2,13 @@
 // the three unfused ops, gradient checks, bad settings, and Sequential's use of
 // it (same outputs and gradients as running the layers one by one).
 #include <catch2/catch.hpp>
-#include <cmath>
 
 #include "fused_support.h"
 #include "gradcheck.h"
 
 using namespace timbre;
 using timbre::testing::gradcheck;
+using timbre::testing::random_integers;
 using timbre::testing::random_tensor;
 using timbre::testing::require_close;
 using timbre::testing::run_with_gradients;
@@ -64,14 +64,9 @@ TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradi
 
 TEST_CASE("conv2d_pool sends the gradient to the first maximum of tied windows, as maxpool2d", "[conv2d_pool]") {
   // Inputs and weights from {-1, 0, 1} make the convolution's outputs small integers: most windows tie.
-  auto integers = [](const Shape& shape, uint64_t seed) {
-    std::vector<double> v = random_tensor(shape, seed, -1.5, 1.5).to_vector<double>();
-    for (double& e : v) e = std::round(e);
-    return Tensor::from<double>(shape, v);
-  };
   for (const Case& cs : kCases) {
     INFO("kernel " << cs.k << " filters " << cs.f << " pool " << cs.pool_h << "x" << cs.pool_w);
-    const Tensor x = integers({2, cs.h, cs.w, cs.c}, 31), w = integers({cs.k, cs.k, cs.c, cs.f}, 32),
+    const Tensor x = random_integers({2, cs.h, cs.w, cs.c}, 31), w = random_integers({cs.k, cs.k, cs.c, cs.f}, 32),
                  b = Tensor::zeros({cs.f}, DType::f64);
     const ops::Conv2dOptions conv{1, 1, cs.padding};
     const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};

@@ -20,6 +20,7 @@
 
 #include "kernels/cpu/constant.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/pool_window.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
@@ -298,9 +299,7 @@ void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x,
   const int64_t C = g.channels;
   const BatchNormGeometry bg{g.batch * g.in_h * g.in_w, C};
   const int64_t rows = g.batch * g.out_h, work = rows * g.out_w * C;
-  // Each window position's offset from the window's corner in x.
-  std::vector<int64_t> offset(static_cast<size_t>(g.pool_h * g.pool_w));
-  for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p) offset[p] = ((p / g.pool_w) * g.in_w + p % g.pool_w) * C;
+  const std::vector<int64_t> offset = window_offsets(g.pool_h, g.pool_w, g.in_w * C, C);
   int threads = 1;
 #ifdef _OPENMP
   if (work >= kElementwiseGrain) threads = omp_get_max_threads();

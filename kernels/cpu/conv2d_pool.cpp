@@ -23,6 +23,7 @@
 #include "kernels/cpu/constant.h"
 #include "kernels/cpu/direct_conv.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/pool_window.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
@@ -216,12 +217,8 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
     std::vector<T> grads(static_cast<size_t>(out_size));
     std::vector<int64_t> corners(gw ? grads.size() : 0);
     // Each window position's offset from the window's corner in x's planes and in the gradient's.
-    const int64_t window = g.pool_h * g.pool_w;
-    std::vector<int64_t> x_offset(static_cast<size_t>(window)), gy_offset(static_cast<size_t>(window));
-    for (int64_t p = 0; p < window; ++p) {
-      x_offset[p] = xp ? (p / g.pool_w) * xp->cols + p % g.pool_w : 0;
-      gy_offset[p] = gyp ? (p / g.pool_w) * gyp->cols + p % g.pool_w : 0;
-    }
+    const std::vector<int64_t> x_offset = window_offsets(g.pool_h, g.pool_w, xp ? xp->cols : 0, 1),
+                               gy_offset = window_offsets(g.pool_h, g.pool_w, gyp ? gyp->cols : 0, 1);
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/pool_window.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/dispatch.h"
 
@@ -77,9 +78,7 @@ void maxpool2d_forward(const Pool2dGeometry& g, const T* x, T* y, T* argmax) {
 
 template <class T>
 void maxpool2d_backward(const Pool2dGeometry& g, const T* argmax, const T* gy, T* gx) {
-  // Each window position's offset from the window's corner in gx, so the loop divides nothing.
-  std::vector<int64_t> offset(static_cast<size_t>(g.pool_h * g.pool_w));
-  for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p) offset[p] = ((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels;
+  const std::vector<int64_t> offset = window_offsets(g.pool_h, g.pool_w, g.in_w * g.channels, g.channels);
   // Parallel over samples: windows may overlap (stride < pool) only within a sample.
   TIMBRE_PARALLEL_FOR_IF(g.batch * g.out_h * g.out_w * g.channels >= kElementwiseGrain)
   for (int64_t n = 0; n < g.batch; ++n)
