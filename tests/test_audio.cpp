@@ -194,12 +194,45 @@ TEST_CASE("bad audio files give errors naming the file and the problem", "[audio
   CHECK(read_audio(dir / "good.wav").frames() == static_cast<int64_t>(good_size - 44) / 2);
 }
 
-TEST_CASE("patches_from_file reports a clip too short for its patches", "[audio][bad-input]") {
+TEST_CASE("patches_from_file cuts clips of any length, and names the ones it cannot use", "[audio][bad-input]") {
   ScratchDir dir("audio-short");
-  write_wav(dir / "short.wav", tone(440, 2.0), 22050);  // 87 frames, 15 x 80 needed
-  CHECK_THROWS_WITH(patches_from_file(dir / "short.wav"),
-                    Catch::Contains("short.wav") && Catch::Contains("clip too short") && Catch::Contains("1200"));
-  FeatureOptions one_patch;
-  one_patch.patch.patches_per_clip = 1;
-  CHECK(patches_from_file(dir / "short.wav", one_patch).shape() == Shape{1, 80, 80, 1});
+  write_wav(dir / "short.wav", tone(440, 2.0), 22050);  // 87 frames, 15 x 80 needed by the seed's features
+  try {
+    patches_from_file(dir / "short.wav", FeatureOptions::seed());
+    FAIL("the seed's features accepted a clip too short for 15 patches");
+  } catch (const ClipError& e) {
+    CHECK(e.problem() == ClipProblem::too_short);
+    CHECK_THAT(e.what(), Catch::Contains("short.wav") && Catch::Contains("clip too short") && Catch::Contains("1200"));
+  }
+  // The defaults: as many patches as fit, at least one (padded).
+  CHECK(patches_from_file(dir / "short.wav").shape() == Shape{1, 80, 80, 1});
+  write_wav(dir / "long.wav", tone(440, 20.0), 22050);  // 862 frames: 10 patches of 80
+  CHECK(patches_from_file(dir / "long.wav").shape() == Shape{10, 80, 80, 1});
+  FeatureOptions half_overlap;
+  half_overlap.patch.patch_hop = 40;  // 1 + (862 - 80) / 40
+  CHECK(patches_from_file(dir / "long.wav", half_overlap).dim(0) == 20);
+  // Below the minimum length, silent, or with NaN samples: a ClipError of that kind naming the file.
+  const auto problem = [](const std::string& path, const FeatureOptions& f = {}) {
+    try {
+      patches_from_file(path, f);
+    } catch (const ClipError& e) {
+      CHECK_THAT(e.what(), Catch::Contains(path));
+      return e.problem();
+    }
+    FAIL("no ClipError for " << path);
+    return ClipProblem::unreadable;
+  };
+  write_wav(dir / "blip.wav", tone(440, 0.5), 22050);
+  CHECK(problem(dir / "blip.wav") == ClipProblem::too_short);
+  FeatureOptions no_minimum;
+  no_minimum.min_clip_seconds = 0;
+  CHECK(patches_from_file(dir / "blip.wav", no_minimum).dim(0) == 1);
+  write_wav(dir / "silent.wav", std::vector<float>(44100, 0.0f), 22050);
+  CHECK(problem(dir / "silent.wav") == ClipProblem::silent);
+  std::vector<float> nan_clip = tone(440, 2.0);
+  nan_clip[1000] = std::nanf("");
+  CHECK_THROWS_AS(FeatureExtractor().from_audio(nan_clip, "nan.wav"), ClipError);
+  CHECK_THROWS_WITH(FeatureExtractor().from_audio(nan_clip, "nan.wav"),
+                    Catch::Contains("nan.wav") && Catch::Contains("NaN or infinite"));
+  CHECK(problem(dir / "missing.wav") == ClipProblem::unreadable);
 }

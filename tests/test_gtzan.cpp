@@ -26,9 +26,11 @@ SyntheticOptions tiny() {
   return o;
 }
 
+// Exactly 3 patches per clip, a clip too short for them skipped.
 GtzanOptions three_patches(const std::string& cache_dir) {
   GtzanOptions o;
   o.features.patch.patches_per_clip = 3;
+  o.features.patch.short_clip = PatchOptions::ShortClip::fail;
   o.cache_dir = cache_dir;
   return o;
 }
@@ -78,9 +80,12 @@ TEST_CASE("bad files in a GTZAN folder are skipped with a warning naming them", 
   CHECK(ds.size() == 18);
   CHECK(report.files == 9);
   REQUIRE(report.skipped.size() == 3);
-  CHECK_THAT(report.skipped[0], Catch::Contains("metal.00002.wav") && Catch::Contains("truncated"));
-  CHECK_THAT(report.skipped[1], Catch::Contains("metal.00003.wav") && Catch::Contains("cannot decode"));
-  CHECK_THAT(report.skipped[2], Catch::Contains("metal.00004.au") && Catch::Contains("clip too short"));
+  CHECK_THAT(report.skipped[0].message, Catch::Contains("metal.00002.wav") && Catch::Contains("truncated"));
+  CHECK_THAT(report.skipped[1].message, Catch::Contains("metal.00003.wav") && Catch::Contains("cannot decode"));
+  CHECK_THAT(report.skipped[2].message, Catch::Contains("metal.00004.au") && Catch::Contains("clip too short"));
+  CHECK(report.skipped_for(ClipProblem::unreadable) == 2);
+  CHECK(report.skipped_for(ClipProblem::too_short) == 1);
+  CHECK(report.summary() == "used 6 of 9 files (18 patches; 6 extracted, 0 from the cache); skipped 3: 2 unreadable, 1 too short");
 }
 
 TEST_CASE("the feature cache skips extraction and notices changed files and options", "[gtzan][cache]") {
@@ -143,14 +148,23 @@ TEST_CASE("unusable GTZAN folders are errors naming the problem", "[gtzan][bad-i
   write_wav(dir / "flat/blues.00000.wav", std::vector<float>(1000, 0.1f), 22050);
   CHECK_THROWS_WITH(load_gtzan(dir / "flat"), Catch::Contains("flat") && Catch::Contains("no genre folders"));
   fs::create_directories(dir / "nofiles/blues");
+  fs::create_directories(dir / "nofiles/jazz");
   CHECK_THROWS_WITH(load_gtzan(dir / "nofiles"), Catch::Contains("blues") && Catch::Contains("holds no audio files"));
+  // One genre is nothing to classify; a genre named twice is a mistake.
+  fs::create_directories(dir / "single/blues");
+  CHECK_THROWS_WITH(load_gtzan(dir / "single"), Catch::Contains("need at least two genres") && Catch::Contains("blues"));
   write_synthetic_gtzan(dir / "data", tiny());
   GtzanOptions unknown = three_patches(dir / "cache");
   unknown.genres = {"metal", "polka"};
   CHECK_THROWS_WITH(load_gtzan(dir / "data", unknown), Catch::Contains("no folder for genre \"polka\""));
+  GtzanOptions twice = three_patches(dir / "cache");
+  twice.genres = {"metal", "metal"};
+  CHECK_THROWS_WITH(load_gtzan(dir / "data", twice), Catch::Contains("genre \"metal\" is given twice"));
   // Every file unusable: an error, not an empty data set.
   fs::create_directories(dir / "broken/jazz");
+  fs::create_directories(dir / "broken/rock");
   timbre::testing::write_text(dir / "broken/jazz/jazz.00054.wav", "not a wav");
+  timbre::testing::write_text(dir / "broken/rock/rock.00001.wav", "not a wav either");
   CHECK_THROWS_WITH(load_gtzan(dir / "broken", three_patches(dir / "cache")),
-                    Catch::Contains("none of the 1 audio files could be used"));
+                    Catch::Contains("none of the 2 audio files could be used"));
 }

@@ -206,6 +206,8 @@ TEST_CASE("a clip too short for its patches fails or is padded with its floor", 
   PatchOptions o;
   o.patches_per_clip = 2;
   o.frames_per_patch = 4;
+  o.short_clip = PatchOptions::ShortClip::fail;
+  CHECK_THROWS_AS(cut_patches(numbered(6), o, "song.wav"), ClipError);
   CHECK_THROWS_WITH(cut_patches(numbered(6), o, "song.wav"),
                     Catch::Contains("song.wav") && Catch::Contains("clip too short: 6 frames") &&
                         Catch::Contains("need 8"));

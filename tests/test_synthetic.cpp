@@ -127,8 +127,8 @@ TEST_CASE("synthetic options are checked", "[synthetic][bad-input]") {
   SyntheticOptions o = small(1, 2.0);
   o.genres = {"ambient", "polka"};
   CHECK_THROWS_WITH(make_synthetic_dataset(o), Catch::Contains("unknown genre \"polka\""));
-  // 2 s clips hold 87 frames, not 15 patches of 80.
-  CHECK_THROWS_WITH(make_synthetic_dataset(small(1, 2.0)),
+  // 2 s clips hold 87 frames, not the seed's 15 patches of 80.
+  CHECK_THROWS_WITH(make_synthetic_dataset(small(1, 2.0), FeatureOptions::seed()),
                     Catch::Contains("ambient/ambient.00000.wav") && Catch::Contains("clip too short"));
   CHECK_THROWS_WITH(make_synthetic_dataset(small(0, 2.0)), Catch::Contains("songs_per_genre"));
 }

@@ -19,7 +19,7 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'M', 'B', 'R', 'P', 'C', '0', '1'};
 // Bumped when extraction changes in a way the options do not show.
-constexpr const char* kFormatVersion = "timbre-features-1";
+constexpr const char* kFormatVersion = "timbre-features-2";  // 2: FFTW_ESTIMATE plans, the minimum clip length
 
 uint64_t mix(uint64_t h) {
   h ^= h >> 33;

@@ -1,5 +1,7 @@
 #include "timbre/data/features.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -19,7 +21,7 @@ std::string describe(const FeatureOptions& o) {
     << " to_db=" << m.to_db << " amin=" << m.amin << " top_db=" << m.top_db
     << " ref=" << static_cast<int>(m.reference) << " patches=" << p.patches_per_clip
     << " width=" << p.frames_per_patch << " patch_hop=" << p.hop() << " first=" << p.first_frame
-    << " short=" << static_cast<int>(p.short_clip);
+    << " short=" << static_cast<int>(p.short_clip) << " min_seconds=" << o.min_clip_seconds;
   return s.str();
 }
 
@@ -30,7 +32,18 @@ FeatureExtractor::FeatureExtractor(const FeatureOptions& options)
 // thread from clip to clip: fresh multi-megabyte allocations each time would
 // cost a page fault per 4 KB, about as much as the log-mel itself.
 Tensor FeatureExtractor::from_audio(const std::vector<float>& mono, const std::string& source) const {
-  check(!mono.empty(), source, "no audio samples");
+  const double seconds = static_cast<double>(mono.size()) / options_.sample_rate;
+  if (mono.empty() || seconds < options_.min_clip_seconds)
+    throw ClipError(ClipProblem::too_short, detail::concat(source, ": clip too short: ", seconds, " s, the minimum is ",
+                                                           options_.min_clip_seconds, " s"));
+  float peak = 0;
+  for (float x : mono) {
+    if (!std::isfinite(x))
+      throw ClipError(ClipProblem::non_finite, source + ": the audio holds NaN or infinite samples");
+    peak = std::max(peak, std::abs(x));
+  }
+  if (peak <= kSilence)
+    throw ClipError(ClipProblem::silent, detail::concat(source, ": silent (peak amplitude ", peak, ")"));
   thread_local MelSpectrogram spectrogram;
   mel_->compute(mono.data(), static_cast<int64_t>(mono.size()), spectrogram);
   return cut_patches(spectrogram, options_.patch, source);
@@ -38,7 +51,11 @@ Tensor FeatureExtractor::from_audio(const std::vector<float>& mono, const std::s
 
 Tensor FeatureExtractor::from_file(const std::string& path) const {
   thread_local std::vector<float> mono;
-  load_mono(path, options_.sample_rate, mono);
+  try {
+    load_mono(path, options_.sample_rate, mono);
+  } catch (const Error& e) {
+    throw ClipError(ClipProblem::unreadable, e.what());
+  }
   return from_audio(mono, path);
 }
 

@@ -29,13 +29,12 @@ struct MelOptions {
   double amin = 1e-10;
   double top_db = 80.0;  // <= 0: no clipping
   Reference reference = Reference::one;
-  // How FFTW picks its transform: true times candidates once per process
-  // (FFTW_MEASURE; for the complex transforms used here within a few percent of
-  // FFTW_ESTIMATE's pick on the development machine), and the pick may round the
-  // last bits differently from one process to the next; false uses
-  // FFTW_ESTIMATE, bit-identical in every run. Either way the values agree to
-  // ~1e-6 relative.
-  bool measure_fft = true;
+  // How FFTW picks its transform: false (the default) uses FFTW_ESTIMATE, the
+  // same plan and so bit-identical features in every process; true times
+  // candidates once per process (FFTW_MEASURE), whose pick, and so the last
+  // bits of the features, may change from one process to the next. Either way
+  // the values agree to ~1e-6 relative; docs/performance.md has the speeds.
+  bool measure_fft = false;
 };
 
 // A log-mel spectrogram, row-major (n_mels, frames): mel band m of frame t at values[m * frames + t].

@@ -2,9 +2,17 @@
 
 #include <algorithm>
 
-#include "timbre/core/error.h"
-
 namespace timbre::data {
+
+std::string to_string(ClipProblem problem) {
+  switch (problem) {
+    case ClipProblem::unreadable: return "unreadable";
+    case ClipProblem::too_short: return "too short";
+    case ClipProblem::non_finite: return "non-finite samples";
+    case ClipProblem::silent: return "silent";
+  }
+  return "unknown";
+}
 
 Tensor cut_patches(const MelSpectrogram& s, const PatchOptions& o, const std::string& source) {
   check(o.frames_per_patch >= 1, source, "frames_per_patch must be at least 1, got ", o.frames_per_patch);
@@ -16,9 +24,10 @@ Tensor cut_patches(const MelSpectrogram& s, const PatchOptions& o, const std::st
   const int64_t fitting = available >= width ? 1 + (available - width) / hop : 0;
   int64_t count = o.patches_per_clip > 0 ? o.patches_per_clip : std::max<int64_t>(fitting, 1);
   const int64_t needed = o.first_frame + (count - 1) * hop + width;
-  if (fitting < count)
-    check(o.short_clip == PatchOptions::ShortClip::pad, source, "clip too short: ", s.frames, " frames, but ",
-          count, " patch(es) of ", width, " frames (hop ", hop, ", from frame ", o.first_frame, ") need ", needed);
+  if (fitting < count && o.short_clip != PatchOptions::ShortClip::pad)
+    throw ClipError(ClipProblem::too_short,
+                    detail::concat(source, ": clip too short: ", s.frames, " frames, but ", count, " patch(es) of ",
+                                   width, " frames (hop ", hop, ", from frame ", o.first_frame, ") need ", needed));
   // The floor is only needed where patches run past the last frame.
   const float floor = needed > s.frames ? *std::min_element(s.values.begin(), s.values.end()) : 0.0f;
   Tensor out = Tensor::empty({count, s.n_mels, width, 1});

@@ -30,6 +30,34 @@ std::vector<bool> stratified_pick(const std::vector<std::vector<int64_t>>& items
   return to_validation;
 }
 
+// Each class's song ids, in order of first appearance.
+std::vector<std::vector<int64_t>> songs_by_class(const PatchDataset& ds) {
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(ds.num_classes()));
+  std::vector<bool> seen(ds.song_names.size(), false);
+  for (int64_t i = 0; i < ds.size(); ++i) {
+    const auto s = static_cast<size_t>(ds.songs[i]);
+    if (!seen[s]) by_class[ds.labels[i]].push_back(static_cast<int64_t>(s));
+    seen[s] = true;
+  }
+  return by_class;
+}
+
+// Per song, 1 when it falls in fold `fold`: each class's songs shuffled once (the same for every fold),
+// then dealt round-robin (each class starting one fold later, so that remainders spread), so the folds
+// partition the songs and every genre is spread evenly.
+std::vector<int> fold_sides(const std::vector<std::vector<int64_t>>& songs_by_class, size_t n_songs, int folds,
+                            int fold, uint64_t seed) {
+  Generator rng(seed);
+  std::vector<int> side(n_songs, 0);
+  for (size_t c = 0; c < songs_by_class.size(); ++c) {
+    std::vector<int64_t> songs = songs_by_class[c];
+    shuffle(songs, rng);
+    for (size_t i = 0; i < songs.size(); ++i)
+      side[static_cast<size_t>(songs[i])] = static_cast<int>((i + c) % static_cast<size_t>(folds)) == fold ? 1 : 0;
+  }
+  return side;
+}
+
 // The song ids named in a list file.
 std::vector<bool> read_song_list(const std::string& path, const PatchDataset& ds) {
   const std::string where = "split list " + path;
@@ -83,15 +111,20 @@ Split split_dataset(const PatchDataset& ds, const SplitOptions& o) {
     for (size_t i = 0; i < val.size(); ++i) patch_side[i] = val[i] ? 1 : 0;
   } else {
     if (o.kind == SplitOptions::song) {
-      std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(ds.num_classes()));
-      std::vector<bool> seen(n_songs, false);
-      for (int64_t i = 0; i < ds.size(); ++i) {
-        const auto s = static_cast<size_t>(ds.songs[i]);
-        if (!seen[s]) by_class[ds.labels[i]].push_back(static_cast<int64_t>(s));
-        seen[s] = true;
-      }
-      const std::vector<bool> val = stratified_pick(by_class, n_songs, o.validation_fraction, o.seed);
+      const std::vector<bool> val = stratified_pick(songs_by_class(ds), n_songs, o.validation_fraction, o.seed);
       for (size_t s = 0; s < n_songs; ++s) song_side[s] = val[s] ? 1 : 0;
+    } else if (o.kind == SplitOptions::k_fold) {
+      check(o.folds >= 2 && o.fold >= 0 && o.fold < o.folds, where, "need 2 or more folds and 0 <= fold < folds, got fold ",
+            o.fold, " of ", o.folds);
+      const std::vector<std::vector<int64_t>> by_class = songs_by_class(ds);
+      for (size_t c = 0; c < by_class.size(); ++c)
+        check(static_cast<int64_t>(by_class[c].size()) >= o.folds, where, "genre "", ds.class_names[c], "" has ",
+              by_class[c].size(), " songs, fewer than the ", o.folds, " folds");
+      song_side = fold_sides(by_class, n_songs, o.folds, o.fold, o.seed);
+    } else if (o.kind == SplitOptions::given) {
+      check(o.song_sides.size() == n_songs, where, "song_sides has ", o.song_sides.size(), " entries for ", n_songs,
+            " songs");
+      song_side = o.song_sides;
     } else {
       check(!o.train_list.empty() || !o.validation_list.empty(), where,
             "a files split needs train_list or validation_list");

@@ -11,6 +11,32 @@ const std::string optimizer_prefix = "optimizer/";
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 }  // namespace
 
+std::string features_to_json(const data::FeatureOptions& f) {
+  const bool pad = f.patch.short_clip == data::PatchOptions::ShortClip::pad;
+  return nlohmann::json{{"patches_per_clip", f.patch.patches_per_clip},
+                        {"patch_hop", f.patch.hop()},
+                        {"short_clips", pad ? "pad" : "skip"},
+                        {"min_clip_seconds", f.min_clip_seconds}}
+      .dump();
+}
+
+data::FeatureOptions features_from_json(const std::string& text, const std::string& source) {
+  data::FeatureOptions f;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    f.patch.patches_per_clip = j.at("patches_per_clip").get<int64_t>();
+    f.patch.patch_hop = j.at("patch_hop").get<int64_t>();
+    const std::string rule = j.at("short_clips").get<std::string>();
+    check(rule == "pad" || rule == "skip", source, "short_clips is \"", rule, "\", expected pad or skip");
+    f.patch.short_clip = rule == "pad" ? data::PatchOptions::ShortClip::pad : data::PatchOptions::ShortClip::fail;
+    f.min_clip_seconds = j.at("min_clip_seconds").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    fail(source + ": malformed feature options: " + e.what());
+  }
+  check(f.patch.patch_hop >= 1 && f.min_clip_seconds >= 0, source, "feature options out of range: ", text);
+  return f;
+}
+
 void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,
                      const CheckpointInfo& info) {
   io::TensorMap tensors;
@@ -35,6 +61,7 @@ void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim
   meta["default_rng"] = info.default_rng;
   meta["config"] = info.config;
   meta["input_normalization"] = info.normalize;
+  meta["features"] = features_to_json(info.features);
   io::save_safetensors(path, tensors, meta);
 }
 
@@ -64,6 +91,9 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
     info.default_rng = field("default_rng");
     info.config = field("config");
     info.normalize = field("input_normalization");
+    // Checkpoints written before the feature flags cut the seed's patches.
+    info.features =
+        meta.contains("features") ? features_from_json(meta.at("features"), where) : data::FeatureOptions::seed();
   } catch (const nlohmann::json::exception& e) {
     fail(where + ": malformed metadata: " + e.what());
   } catch (const std::logic_error& e) {  // std::stoll

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "timbre/data/features.h"
 #include "timbre/io/safetensors.h"
 #include "timbre/nn/module.h"
 #include "timbre/optim/optimizer.h"
@@ -32,7 +33,13 @@ struct CheckpointInfo {
   std::string default_rng;               // Generator::state() of timbre's default generator (Dropout)
   std::string config;                    // the run's settings as JSON
   std::string normalize;                 // the model's input Normalization: "band", "global" or "none"
+  data::FeatureOptions features;         // how the training audio became patches; predict cuts files alike
 };
+
+// The feature options a trainer's flags change, as JSON: patches_per_clip, patch_hop, short_clips ("pad" or
+// "skip"), min_clip_seconds. Parsing starts from the defaults; throws timbre::Error for a malformed text.
+std::string features_to_json(const data::FeatureOptions& features);
+data::FeatureOptions features_from_json(const std::string& json, const std::string& source);
 
 // Writes `path` atomically. `optimizer` may be null (weights only).
 void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,

@@ -1,6 +1,8 @@
 #include "timbre/train/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,8 @@
 #include "timbre/data/synthetic.h"
 #include "timbre/data/tfdata.h"
 #include "timbre/dist/communicator.h"
+#include "timbre/io/atomic_file.h"
+#include "timbre/train/checkpoint.h"
 #include "timbre/train/fit.h"
 
 namespace timbre::train {
@@ -43,6 +47,29 @@ struct Settings {
   int64_t synthetic_songs = 0;
   std::string progress = "auto";
   std::string normalize = "band";
+  int64_t patches_per_clip = 0;
+  int64_t patch_hop = 0;
+  double min_clip_seconds = data::FeatureOptions{}.min_clip_seconds;
+  std::string short_clips = "pad";
+  bool split_given = false;  // --split on the command line (else a list file's own split column wins)
+  int folds = 0;
+};
+
+// The feature options of the flags.
+data::FeatureOptions feature_options(const Settings& s) {
+  data::FeatureOptions f;
+  f.patch.patches_per_clip = s.patches_per_clip;
+  f.patch.patch_hop = s.patch_hop;
+  f.patch.short_clip = s.short_clips == "pad" ? data::PatchOptions::ShortClip::pad : data::PatchOptions::ShortClip::fail;
+  f.min_clip_seconds = s.min_clip_seconds;
+  return f;
+}
+
+// Every song's patches before the split, and a list file's own split (per song), if any.
+struct LoadedData {
+  data::PatchDataset all;
+  std::vector<int> listed_sides;  // 0 training, 1 validation; empty: none given
+  std::string source;
 };
 
 struct Datasets {
@@ -56,59 +83,107 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
   return out;
 }
 
-Datasets load_datasets(const Settings& s) {
-  Datasets d;
-  if (!s.train_tfdata.empty()) {
-    data::TfDataOptions options;
-    options.compression = s.tfdata_compression;
-    options.class_names = s.genres;
-    d.train = data::load_tfdata(s.train_tfdata, options);
-    d.validation = data::load_tfdata(s.val_tfdata, options);
-    if (s.genres.empty()) d.validation.class_names = d.train.class_names;
-    check(d.train.class_names == d.validation.class_names, "--val-tfdata", "the validation set has ",
-          d.validation.num_classes(), " classes, the training set ", d.train.num_classes());
-    d.source = "tf.data directories " + s.train_tfdata + " and " + s.val_tfdata;
-    d.split_note = "the given tf.data train/validation directories";
-    return d;
+// What the folder or list loader skipped, and the flags that would keep such files.
+void print_load_report(const data::GtzanReport& report, std::ostream& out) {
+  out << "data: " << report.summary() << "\n";
+  if (report.skipped_for(data::ClipProblem::too_short) > 0)
+    out << "  (too short: --min-clip-seconds lowers the minimum length; --short-clips pad pads clips shorter than "
+           "their patches; --patches-per-clip 0 takes as many patches as fit)\n";
+}
+
+data::GtzanReport load_audio_set(const Settings& s, LoadedData& d, std::ostream& out) {
+  data::GtzanOptions options;
+  options.genres = s.genres;
+  options.features = feature_options(s);
+  data::GtzanReport report;
+  try {
+    if (std::filesystem::is_directory(s.data)) {
+      d.all = data::load_gtzan(s.data, options, &report);
+      d.source = "GTZAN-style folder " + s.data;
+    } else {
+      data::TrackList list = data::load_track_list(s.data, options, &report);
+      d.all = std::move(list.dataset);
+      d.source = "list file " + s.data;
+      if (list.has_splits)
+        for (const std::string& split : list.song_splits) d.listed_sides.push_back(split == "validation" ? 1 : 0);
+    }
+  } catch (const Error&) {
+    print_load_report(report, std::cerr);
+    throw;
   }
-  data::PatchDataset all;
+  print_load_report(report, out);
+  d.source += " (" + std::to_string(d.all.song_names.size()) + " songs)";
+  return report;
+}
+
+LoadedData load_data(const Settings& s, std::ostream& out) {
+  LoadedData d;
   if (s.data == "synthetic") {
     data::SyntheticOptions options;
     if (s.synthetic_songs > 0) options.songs_per_genre = s.synthetic_songs;
     if (!s.genres.empty()) options.genres = s.genres;
-    all = data::make_synthetic_dataset(options);
-    d.source = "synthetic audio (" + std::to_string(all.song_names.size()) + " songs)";
-  } else {
-    check(std::filesystem::is_directory(s.data), "--data", "\"", s.data,
-          "\" is neither \"synthetic\" nor a GTZAN folder (no such directory)");
-    data::GtzanOptions options;
-    if (!s.genres.empty()) options.genres = s.genres;
-    all = data::load_gtzan(s.data, options);
-    d.source = "GTZAN folder " + s.data + " (" + std::to_string(all.song_names.size()) + " songs)";
+    d.all = data::make_synthetic_dataset(options, feature_options(s));
+    d.source = "synthetic audio (" + std::to_string(d.all.song_names.size()) + " songs)";
+    return d;
   }
+  check(std::filesystem::exists(s.data), "--data", "\"", s.data,
+        "\" is neither \"synthetic\" nor a GTZAN-style folder or list file (no such file or directory)");
+  load_audio_set(s, d, out);
+  return d;
+}
+
+// The split of `d` this run trains on: fold `fold` of --folds, a list file's own split, or --split.
+Datasets split_data(const LoadedData& d, const Settings& s, int fold) {
+  Datasets out;
+  out.source = d.source;
   data::SplitOptions split;
+  split.validation_fraction = s.validation_fraction;
+  split.seed = s.seed;
   const std::string& mode = s.split.front();
-  if (s.split.size() == 2) {
+  if (s.folds > 0) {
+    split.kind = data::SplitOptions::k_fold;
+    split.folds = s.folds;
+    split.fold = fold;
+    out.split_note = "song-level " + std::to_string(s.folds) + "-fold cross-validation, fold " +
+                     std::to_string(fold + 1) + " for validation";
+  } else if (!d.listed_sides.empty() && !s.split_given) {
+    split.kind = data::SplitOptions::given;
+    split.song_sides = d.listed_sides;
+    out.split_note = "the split column of " + s.data;
+  } else if (s.split.size() == 2) {
     split.kind = data::SplitOptions::files;
     split.train_list = s.split[0];
     split.validation_list = s.split[1];
-    d.split_note = "songs listed in " + s.split[0] + " (training) and " + s.split[1] + " (validation)";
+    out.split_note = "songs listed in " + s.split[0] + " (training) and " + s.split[1] + " (validation)";
   } else if (mode == "song" || mode == "patch") {
     split.kind = mode == "song" ? data::SplitOptions::song : data::SplitOptions::patch;
     char note[96];
     std::snprintf(note, sizeof note, "%s-level split, %.0f%% of each genre's %s for validation", mode.c_str(),
                   100 * s.validation_fraction, mode == "song" ? "songs" : "patches");
-    d.split_note = note;
+    out.split_note = note;
   } else {
     split.kind = data::SplitOptions::files;
     split.validation_list = mode;
-    d.split_note = "songs listed in " + mode + " for validation, the rest for training";
+    out.split_note = "songs listed in " + mode + " for validation, the rest for training";
   }
-  split.validation_fraction = s.validation_fraction;
-  split.seed = s.seed;
-  data::Split parts = data::split_dataset(all, split);
-  d.train = std::move(parts.train);
-  d.validation = std::move(parts.validation);
+  data::Split parts = data::split_dataset(d.all, split);
+  out.train = std::move(parts.train);
+  out.validation = std::move(parts.validation);
+  return out;
+}
+
+Datasets load_tfdata(const Settings& s) {
+  Datasets d;
+  data::TfDataOptions options;
+  options.compression = s.tfdata_compression;
+  options.class_names = s.genres;
+  d.train = data::load_tfdata(s.train_tfdata, options);
+  d.validation = data::load_tfdata(s.val_tfdata, options);
+  if (s.genres.empty()) d.validation.class_names = d.train.class_names;
+  check(d.train.class_names == d.validation.class_names, "--val-tfdata", "the validation set has ",
+        d.validation.num_classes(), " classes, the training set ", d.train.num_classes());
+  d.source = "tf.data directories " + s.train_tfdata + " and " + s.val_tfdata;
+  d.split_note = "the given tf.data train/validation directories";
   return d;
 }
 
@@ -119,20 +194,14 @@ ProgressStyle parse_progress(const std::string& s) {
   return ProgressStyle::automatic;
 }
 
-}  // namespace
-
-int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
-  Settings s;
-  s.learning_rate = spec.learning_rate;
-  s.out = "runs/" + spec.name;
-  CLI::App app{"Trains the seed's " + spec.title + " (" + models::optimizer_name(spec.optimizer) +
-               ", categorical cross-entropy) on log-mel patches (80 x 80 x 1) and writes history, plots, an evaluation "
-               "and checkpoints to --out.",
-               spec.name};
+// The trainer's flags, bound to `s`.
+void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
   app.get_formatter()->column_width(34);
   auto* data_opt = app.add_option("--data", s.data,
-                                  "\"synthetic\" (generated genre-like audio, no download) or a GTZAN folder "
-                                  "(genre subfolders of .wav/.au clips)")
+                                  "\"synthetic\" (generated genre-like audio, no download), a GTZAN-style folder "
+                                  "(one folder per genre, sub-folders allowed, any format libsndfile reads: wav, au, "
+                                  "aiff, flac, ogg, opus, mp3) or a CSV list file of path,genre[,split] rows (paths "
+                                  "relative to the file; split train, validation or test)")
                        ->capture_default_str();
   auto* train_opt = app.add_option("--train-tfdata", s.train_tfdata,
                                    "a training set saved by tf.data.Dataset.save (the seed's directories); needs "
@@ -146,11 +215,11 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
   app.add_option("--tfdata-compression", s.tfdata_compression, "compression of the tf.data snapshot files")
       ->check(CLI::IsMember({"auto", "none", "gzip", "snappy"}))
       ->capture_default_str();
-  auto* epochs_opt = app.add_option("--epochs", s.epochs,
-                                    "passes over the training set; default 50 as in the seed, but " +
-                                        std::to_string(synthetic_default_epochs) +
-                                        " with --data synthetic so that the quick start finishes in minutes")
-                         ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--epochs", s.epochs,
+                 "passes over the training set; default 50 as in the seed, but " +
+                     std::to_string(synthetic_default_epochs) +
+                     " with --data synthetic so that the quick start finishes in minutes")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   app.add_option("--batch-size", s.batch_size, "patches per training step")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
       ->capture_default_str();
@@ -166,7 +235,8 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
   app.add_option("--device", s.device, "cpu, cuda, cuda:N or auto (a usable GPU, else the CPU)")
       ->capture_default_str();
   app.add_option("--out", s.out, "output directory: history.csv/json, accuracy.png, loss.png, confusion_matrix.png, "
-                                 "evaluation.json, per_class.csv, last.safetensors, best.safetensors")
+                                 "evaluation.json, per_class.csv, last.safetensors, best.safetensors (with --folds, "
+                                 "one fold-K folder each and folds.json)")
       ->capture_default_str();
   app.add_flag("--resume", s.resume, "continue from <out>/last.safetensors up to --epochs");
   app.add_option("--genres", s.genres, "comma-separated genres to use (default: the data's own; the seed used 8)")
@@ -175,14 +245,35 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
                  "how --data is split into training and validation: \"song\" (every patch of a song on one side: the "
                  "honest figure), \"patch\" (patches at random, as a patch-level split does), a file VAL listing "
                  "the validation songs (one name per line, e.g. blues/blues.00042.wav; the rest train), or two "
-                 "files TRAIN,VAL")
+                 "files TRAIN,VAL. Default: a list file's split column when it has one, else song")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--validation-fraction", s.validation_fraction, "share of songs (or patches) held out")
       ->check(CLI::Range(0.01, 0.99))
       ->capture_default_str();
+  app.add_option("--folds", s.folds,
+                 "K-fold cross-validation by song: trains K models, fold k validating on the k-th K-th of each "
+                 "genre's songs, and reports the mean and standard deviation of patch and song accuracy")
+      ->check(CLI::Range(2, 100));
   app.add_option("--synthetic-songs", s.synthetic_songs, "songs per genre of the synthetic set (default " + std::to_string(data::SyntheticOptions{}.songs_per_genre) + ", 15 patches each)")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  app.add_option("--patches-per-clip", s.patches_per_clip,
+                 "patches cut from each clip, from its start; 0: as many as fit (a 30 s clip gives 16, a 3-minute "
+                 "song 96); the seed used 15")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000}))
+      ->capture_default_str();
+  app.add_option("--patch-hop", s.patch_hop, "frames from one patch's start to the next; 0: 80, the patch width "
+                                             "(no overlap); 40 gives twice the patches, half overlapping")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000}))
+      ->capture_default_str();
+  app.add_option("--min-clip-seconds", s.min_clip_seconds, "clips shorter than this are skipped")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--short-clips", s.short_clips,
+                 "clips shorter than their patches (one patch is 80 frames, 1.86 s): pad (with the clip's floor, "
+                 "its silence) or skip")
+      ->check(CLI::IsMember({"pad", "skip"}))
+      ->capture_default_str();
   app.add_option("--normalize", s.normalize,
                  "band: put a Normalization layer first that scales each mel band by the training split's mean "
                  "and variance (saved in checkpoints, used by predict); global: one mean and variance; none: the "
@@ -192,81 +283,170 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
   app.add_option("--progress", s.progress, "auto (a bar on a terminal, else a line per epoch), bar, lines or quiet")
       ->check(CLI::IsMember({"auto", "bar", "lines", "quiet"}))
       ->capture_default_str();
+}
 
+// Settings that the flags' own checks cannot see.
+void check_settings(const Settings& s) {
+  check(s.split.size() == 1 || s.split.size() == 2, "--split", "expected song, patch, VAL or TRAIN,VAL, got ",
+        join(s.split));
+  for (const std::string& f : s.split)
+    check(f == "song" || f == "patch" || std::filesystem::is_regular_file(f), "--split", "expected song, patch or ",
+          "song-list files, but \"", f, "\" is none of these (no such file)");
+  for (size_t i = 0; i < s.genres.size(); ++i)
+    check(std::find(s.genres.begin(), s.genres.begin() + static_cast<std::ptrdiff_t>(i), s.genres[i]) ==
+              s.genres.begin() + static_cast<std::ptrdiff_t>(i),
+          "--genres", "\"", s.genres[i], "\" is given twice");
+  check(s.genres.empty() || s.genres.size() >= 2, "--genres", "need at least two genres to tell apart, got \"",
+        join(s.genres), "\"");
+  check(s.folds == 0 || s.train_tfdata.empty(), "--folds", "needs --data (the tf.data directories come split)");
+  check(s.folds == 0 || !s.split_given, "--folds", "replaces --split; give one of them");
+}
+
+// One model trained on one split; its validation after the last epoch.
+Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Datasets& d, Device device,
+                     dist::Communicator& comm, const std::string& out_dir, std::ostream& out) {
+  manual_seed(s.seed);
+  out << spec.title << ": " << d.train.size() << " training and " << d.validation.size() << " validation patches from "
+      << d.source << "; " << d.split_note << "\n"
+      << "classes: " << join(d.train.class_names, ", ") << "\n"
+      << "device " << device.str() << ", " << num_threads() << " threads, batch " << s.batch_size << ", " << s.epochs
+      << " epochs, " << models::optimizer_name(spec.optimizer) << " lr " << s.learning_rate
+      << (comm.world_size() > 1
+              ? ", " + std::to_string(comm.world_size()) + " ranks (" + dist::backend_name(comm.backend()) + ")"
+              : std::string())
+      << "\n";
+
+  // Normalization statistics come from the training split only.
+  nn::Sequential model = models::make_trainer_model(spec, d.train.num_classes(), s.normalize, d.train.patches);
+  model.summary(out);
+  model.to(device);
+  auto optimizer = models::make_optimizer(spec, model.trainable_parameters(), s.learning_rate);
+
+  const data::FeatureOptions features = feature_options(s);
+  nlohmann::json config = {{"model", spec.name},        {"data", s.train_tfdata.empty() ? s.data : s.train_tfdata},
+                           {"val_tfdata", s.val_tfdata}, {"epochs", s.epochs},
+                           {"batch_size", s.batch_size}, {"learning_rate", s.learning_rate},
+                           {"seed", s.seed},             {"genres", d.train.class_names},
+                           {"split", d.split_note},      {"synthetic_songs", s.synthetic_songs},
+                           {"normalize", s.normalize},   {"features", nlohmann::json::parse(features_to_json(features))}};
+  FitOptions options;
+  options.epochs = s.epochs;
+  options.batch_size = s.batch_size;
+  options.seed = s.seed;
+  options.device = device;
+  options.out_dir = out_dir;
+  options.resume = s.resume;
+  options.model_name = spec.name;
+  options.model_title = spec.title;
+  options.optimizer_name = models::optimizer_name(spec.optimizer);
+  options.config_json = config.dump();
+  options.split_note = d.split_note;
+  options.normalize = s.normalize;
+  options.features = features;
+  options.progress = parse_progress(s.progress);
+  if (comm.world_size() > 1) options.communicator = &comm;
+  const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
+
+  const Evaluation final_eval =
+      result.validation.patches ? result.validation : evaluate(model, d.validation, s.batch_size, device);
+  out << "\nvalidation (" << d.split_note << "), after epoch " << s.epochs << ":\n"
+      << format_class_report(final_eval) << "best validation accuracy at epoch " << result.best_epoch
+      << "; files in " << out_dir << "\n";
+  return final_eval;
+}
+
+struct MeanStd {
+  double mean = 0, std = 0;  // std: the sample standard deviation (0 for one value)
+};
+MeanStd mean_std(const std::vector<double>& v) {
+  MeanStd m;
+  for (double x : v) m.mean += x / static_cast<double>(v.size());
+  for (double x : v) m.std += (x - m.mean) * (x - m.mean);
+  m.std = v.size() > 1 ? std::sqrt(m.std / static_cast<double>(v.size() - 1)) : 0.0;
+  return m;
+}
+
+// The folds' final validation accuracies: a table on `out`, and <out>/folds.json.
+void report_folds(const std::vector<Evaluation>& folds, const std::string& out_dir, bool write, std::ostream& out) {
+  std::vector<double> patch, song;
+  nlohmann::json rows = nlohmann::json::array();
+  out << "\ncross-validation by song, " << folds.size() << " folds (validation after the last epoch):\n";
+  for (size_t k = 0; k < folds.size(); ++k) {
+    patch.push_back(folds[k].accuracy);
+    song.push_back(folds[k].song_accuracy);
+    char line[128];
+    std::snprintf(line, sizeof line, "  fold %zu  patch accuracy %.4f  song accuracy %.4f\n", k + 1, folds[k].accuracy,
+                  folds[k].song_accuracy);
+    out << line;
+    rows.push_back({{"fold", k + 1}, {"patch_accuracy", folds[k].accuracy}, {"song_accuracy", folds[k].song_accuracy},
+                    {"loss", folds[k].loss}, {"patches", folds[k].patches}, {"songs", folds[k].songs}});
+  }
+  const MeanStd p = mean_std(patch), q = mean_std(song);
+  char line[160];
+  std::snprintf(line, sizeof line, "  mean  patch accuracy %.4f +- %.4f  song accuracy %.4f +- %.4f\n", p.mean, p.std,
+                q.mean, q.std);
+  out << line;
+  if (write)
+    io::write_file_atomically(std::filesystem::path(out_dir) / "folds.json",
+                              nlohmann::json{{"folds", rows},
+                                             {"patch_accuracy", {{"mean", p.mean}, {"std", p.std}}},
+                                             {"song_accuracy", {{"mean", q.mean}, {"std", q.std}}}}
+                                      .dump(2) +
+                                  "\n");
+}
+
+}  // namespace
+
+int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
+  Settings s;
+  s.learning_rate = spec.learning_rate;
+  s.out = "runs/" + spec.name;
+  CLI::App app{"Trains the seed's " + spec.title + " (" + models::optimizer_name(spec.optimizer) +
+                   ", categorical cross-entropy) on log-mel patches (80 x 80 x 1) and writes history, plots, an "
+                   "evaluation and checkpoints to --out.",
+               spec.name};
+  add_flags(app, s, spec);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  s.split_given = app.count("--split") > 0;
 
   // Started by mpirun/srun: one rank of a data-parallel job (docs/distributed.md); else this process alone.
   std::unique_ptr<dist::Communicator> comm;
   try {
-    check(s.split.size() == 1 || s.split.size() == 2, "--split", "expected song, patch, VAL or TRAIN,VAL, got ",
-          join(s.split));
-    for (const std::string& f : s.split)
-      check(f == "song" || f == "patch" || std::filesystem::is_regular_file(f), "--split", "expected song, patch or ",
-            "song-list files, but \"", f, "\" is none of these (no such file)");
-    if (epochs_opt->count() == 0 && s.train_tfdata.empty() && s.data == "synthetic")
+    check_settings(s);
+    if (app.count("--epochs") == 0 && s.train_tfdata.empty() && s.data == "synthetic")
       s.epochs = synthetic_default_epochs;
-    check(!s.resume || std::filesystem::exists(std::filesystem::path(s.out) / "last.safetensors"), "--resume",
-          "cannot resume: ", (std::filesystem::path(s.out) / "last.safetensors").string(), " does not exist");
+    const std::filesystem::path first_run = std::filesystem::path(s.out) / (s.folds > 0 ? "fold-1" : "");
+    check(!s.resume || std::filesystem::exists(first_run / "last.safetensors"), "--resume",
+          "cannot resume: ", (first_run / "last.safetensors").string(), " does not exist");
     if (s.threads > 0) set_num_threads(s.threads);
     Device device = parse_device(s.device);
     // One GPU per rank on each machine.
     if (device.is_cuda() && dist::launched_by_mpi())
       device = Device::cuda(dist::local_rank_hint() % cuda_device_count());
     comm = dist::init(dist::Backend::automatic, device);
-    const bool root = comm->is_root();
     std::ostream quiet(nullptr);  // the other ranks print nothing
-    std::ostream& out = root ? std::cout : quiet;
-    manual_seed(s.seed);
+    std::ostream& out = comm->is_root() ? std::cout : quiet;
 
-    Datasets d = load_datasets(s);
-    out << spec.title << ": " << d.train.size() << " training and " << d.validation.size()
-        << " validation patches from " << d.source << "; " << d.split_note << "\n"
-        << "classes: " << join(d.train.class_names, ", ") << "\n"
-        << "device " << device.str() << ", " << num_threads() << " threads, batch " << s.batch_size << ", "
-        << s.epochs << " epochs, " << models::optimizer_name(spec.optimizer) << " lr " << s.learning_rate
-        << (comm->world_size() > 1
-                ? ", " + std::to_string(comm->world_size()) + " ranks (" + dist::backend_name(comm->backend()) + ")"
-                : std::string())
-        << "\n";
-
-    // Normalization statistics come from the training split only.
-    nn::Sequential model = models::make_trainer_model(spec, d.train.num_classes(), s.normalize, d.train.patches);
-    model.summary(out);
-    model.to(device);
-    auto optimizer = models::make_optimizer(spec, model.trainable_parameters(), s.learning_rate);
-
-    nlohmann::json config = {{"model", spec.name},        {"data", s.train_tfdata.empty() ? s.data : s.train_tfdata},
-                             {"val_tfdata", s.val_tfdata}, {"epochs", s.epochs},
-                             {"batch_size", s.batch_size}, {"learning_rate", s.learning_rate},
-                             {"seed", s.seed},             {"genres", d.train.class_names},
-                             {"split", d.split_note},      {"synthetic_songs", s.synthetic_songs},
-                             {"normalize", s.normalize}};
-    FitOptions options;
-    options.epochs = s.epochs;
-    options.batch_size = s.batch_size;
-    options.seed = s.seed;
-    options.device = device;
-    options.out_dir = s.out;
-    options.resume = s.resume;
-    options.model_name = spec.name;
-    options.model_title = spec.title;
-    options.optimizer_name = models::optimizer_name(spec.optimizer);
-    options.config_json = config.dump();
-    options.split_note = d.split_note;
-    options.normalize = s.normalize;
-    options.progress = parse_progress(s.progress);
-    if (comm->world_size() > 1) options.communicator = comm.get();
-    const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
-
-    const Evaluation final_eval =
-        result.validation.patches ? result.validation : evaluate(model, d.validation, s.batch_size, device);
-    out << "\nvalidation (" << d.split_note << "), after epoch " << s.epochs << ":\n"
-        << format_class_report(final_eval) << "best validation accuracy at epoch " << result.best_epoch
-        << "; files in " << s.out << "\n";
+    if (!s.train_tfdata.empty()) {
+      train_one(spec, s, load_tfdata(s), device, *comm, s.out, out);
+    } else {
+      const LoadedData data = load_data(s, out);
+      if (s.folds == 0) {
+        train_one(spec, s, split_data(data, s, 0), device, *comm, s.out, out);
+      } else {
+        std::vector<Evaluation> folds;
+        for (int k = 0; k < s.folds; ++k) {
+          out << "\n== fold " << k + 1 << " of " << s.folds << "\n";
+          const std::string dir = (std::filesystem::path(s.out) / ("fold-" + std::to_string(k + 1))).string();
+          folds.push_back(train_one(spec, s, split_data(data, s, k), device, *comm, dir, out));
+        }
+        report_folds(folds, s.out, comm->is_root(), out);
+      }
+    }
     comm.reset();
     dist::finalize();
     return 0;

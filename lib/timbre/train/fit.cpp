@@ -122,6 +122,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
     info.default_rng = default_generator().state();
     info.config = options.config_json;
     info.normalize = options.normalize;
+    info.features = options.features;
     return info;
   };
 

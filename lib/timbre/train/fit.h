@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "timbre/data/dataset.h"
+#include "timbre/data/features.h"
 #include "timbre/dist/communicator.h"
 #include "timbre/nn/module.h"
 #include "timbre/optim/optimizer.h"
@@ -41,6 +42,7 @@ struct FitOptions {
   std::string config_json = "{}";  // the run's settings, recorded in checkpoints
   std::string split_note;          // how train and validation were split, in evaluation.json
   std::string normalize = "none";  // the model's input Normalization mode, recorded in checkpoints
+  data::FeatureOptions features;   // how the patches were cut from audio, recorded in checkpoints for predict
   ProgressStyle progress = ProgressStyle::automatic;
   std::ostream* log = &std::cout;
   // Data parallel across this communicator's ranks (lib/timbre/dist): batch_size is the global batch (a

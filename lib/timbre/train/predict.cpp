@@ -1,5 +1,7 @@
 #include "timbre/train/predict.h"
 
+#include <algorithm>
+
 #include "timbre/train/metrics.h"
 
 namespace timbre::train {
@@ -11,9 +13,12 @@ FilePrediction predict_file(nn::Module& model, const std::string& path, const da
   out.patches = patches.dim(0);
   const int64_t classes = static_cast<int64_t>(p.size()) / out.patches;
   out.probabilities.assign(static_cast<size_t>(classes), 0.0);
-  for (int64_t i = 0; i < out.patches; ++i)
+  for (int64_t i = 0; i < out.patches; ++i) {
+    const float* row = p.data() + i * classes;
     for (int64_t c = 0; c < classes; ++c)
-      out.probabilities[static_cast<size_t>(c)] += p[static_cast<size_t>(i * classes + c)] / static_cast<double>(out.patches);
+      out.probabilities[static_cast<size_t>(c)] += row[c] / static_cast<double>(out.patches);
+    out.patch_votes.push_back(static_cast<int32_t>(std::max_element(row, row + classes) - row));
+  }
   return out;
 }
 
