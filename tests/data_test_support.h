@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <sndfile.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -51,6 +53,19 @@ inline void copy_prefix(const std::string& from, const std::string& to, size_t b
   in.read(data.data(), static_cast<std::streamsize>(bytes));
   data.resize(static_cast<size_t>(in.gcount()));
   std::ofstream(to, std::ios::binary) << data;
+}
+
+// Mono audio written in a libsndfile format (SF_FORMAT_FLAC | SF_FORMAT_PCM_16, SF_FORMAT_OGG | SF_FORMAT_VORBIS, ...).
+inline void write_audio(const std::string& path, const std::vector<float>& mono, int sample_rate, int format) {
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = 1;
+  info.format = format;
+  SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+  REQUIRE(file != nullptr);
+  CHECK(sf_writef_float(file, mono.data(), static_cast<sf_count_t>(mono.size())) ==
+        static_cast<sf_count_t>(mono.size()));
+  sf_close(file);
 }
 
 inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }

@@ -168,3 +168,75 @@ TEST_CASE("unusable GTZAN folders are errors naming the problem", "[gtzan][bad-i
   CHECK_THROWS_WITH(load_gtzan(dir / "broken", three_patches(dir / "cache")),
                     Catch::Contains("none of the 2 audio files could be used"));
 }
+
+TEST_CASE("a folder of clips of mixed lengths, formats and nesting loads with the defaults", "[gtzan]") {
+  ScratchDir dir("gtzan-mixed");
+  using timbre::testing::tone;
+  using timbre::testing::write_audio;
+  const std::string root = dir / "music";
+  fs::create_directories(root + "/blues/live/1999");
+  fs::create_directories(root + "/jazz/.hidden");
+  fs::create_directories(root + "/.timbre-cache");
+  write_wav(root + "/blues/a.wav", tone(220, 6.0), 22050);                                          // 3 patches
+  write_audio(root + "/blues/live/1999/b.FLAC", tone(330, 3.0, 44100), 44100, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);  // 1
+  write_audio(root + "/jazz/c.ogg", tone(440, 20.0), 22050, SF_FORMAT_OGG | SF_FORMAT_VORBIS);      // 10 patches
+  write_audio(root + "/jazz/d.AIFF", tone(550, 1.5), 22050, SF_FORMAT_AIFF | SF_FORMAT_PCM_16);     // 1, padded
+  write_wav(root + "/jazz/e.wav", tone(660, 0.5), 22050);                                           // too short
+  write_wav(root + "/jazz/.hidden/f.wav", tone(660, 6.0), 22050);                                   // not a song
+  write_wav(root + "/jazz/silence.au", std::vector<float>(66150, 0.0f), 22050);                    // silent
+  GtzanReport report;
+  const PatchDataset ds = load_gtzan(root, {}, &report);
+  CHECK(ds.class_names == std::vector<std::string>{"blues", "jazz"});
+  CHECK(ds.song_names == std::vector<std::string>{"blues/a.wav", "blues/live/1999/b.FLAC", "jazz/c.ogg", "jazz/d.AIFF"});
+  CHECK(ds.size() == 3 + 1 + 10 + 1);
+  CHECK(report.skipped_for(ClipProblem::too_short) == 1);
+  CHECK(report.skipped_for(ClipProblem::silent) == 1);
+  CHECK(report.summary() == "used 4 of 6 files (15 patches; 4 extracted, 0 from the cache); skipped 2: 1 too short, 1 silent");
+}
+
+TEST_CASE("a list file of path,genre[,split] rows is a data set with its own split", "[gtzan][list]") {
+  ScratchDir dir("gtzan-list");
+  using timbre::testing::tone;
+  using timbre::testing::write_text;
+  fs::create_directories(dir / "audio/x");
+  for (const char* name : {"a", "b", "c", "d", "e"}) write_wav(dir / "audio/x/" + name + ".wav", tone(200, 2.0), 22050);
+  write_wav(dir / "audio/x/with, comma.wav", tone(300, 2.0), 22050);
+  const std::string list = dir / "tracks.csv";
+  write_text(list, "path,genre,split\n# a comment\naudio/x/a.wav,rock,train\naudio/x/b.wav, pop ,VAL\n"
+                   "\"audio/x/with, comma.wav\",rock,validation\naudio/x/c.wav,pop,train\n"
+                   "audio/x/d.wav,rock,test\naudio/x/e.wav,folk,train\naudio/x/gone.wav,pop,train\n");
+  GtzanReport report;
+  GtzanOptions two;
+  two.genres = {"rock", "pop"};
+  const TrackList t = load_track_list(list, two, &report);
+  CHECK(t.has_splits);
+  CHECK(t.dataset.class_names == std::vector<std::string>{"rock", "pop"});
+  CHECK(t.dataset.song_names == std::vector<std::string>{"audio/x/a.wav", "audio/x/b.wav", "audio/x/with, comma.wav",
+                                                         "audio/x/c.wav"});
+  CHECK(t.song_splits == std::vector<std::string>{"train", "validation", "validation", "train"});
+  CHECK(t.dataset.labels == std::vector<int32_t>{0, 1, 0, 1});
+  CHECK(report.left_out == 2);  // the test row and the folk row
+  REQUIRE(report.skipped.size() == 1);
+  CHECK_THAT(report.skipped[0].message, Catch::Contains("gone.wav"));
+  // Without --genres the genres are the list's own, sorted; the cache sits beside the list.
+  const TrackList all = load_track_list(list);
+  CHECK(all.dataset.class_names == std::vector<std::string>{"folk", "pop", "rock"});
+  CHECK(fs::is_directory(dir / ".timbre-cache"));
+
+  const auto error_for = [&](const std::string& text, const std::string& expected) {
+    write_text(list, text);
+    CHECK_THROWS_WITH(load_track_list(list), Catch::Contains(list) && Catch::Contains(expected));
+  };
+  error_for("audio/x/a.wav\n", "line 1: expected path,genre or path,genre,split, got 1 fields");
+  error_for("audio/x/a.wav,rock,holdout\naudio/x/b.wav,pop,train\n", "line 1: split \"holdout\" is none of");
+  error_for("audio/x/a.wav,rock\naudio/x/a.wav,pop\n", "line 2: \"audio/x/a.wav\" is listed twice");
+  error_for("audio/x/a.wav,rock,train\naudio/x/b.wav,pop\n", "some rows name a split and others do not");
+  error_for("audio/x/a.wav,rock\naudio/x/b.wav,rock\n", "need at least two genres");
+  error_for("\"audio/x/a.wav,rock\n", "a quoted field is not closed");
+  error_for("path,genre\n", "lists no files");
+  GtzanOptions polka;
+  polka.genres = {"rock", "polka"};
+  write_text(list, "audio/x/a.wav,rock\naudio/x/b.wav,pop\n");
+  CHECK_THROWS_WITH(load_track_list(list, polka), Catch::Contains("no row of genre \"polka\""));
+  CHECK_THROWS_WITH(load_track_list(dir / "none.csv"), Catch::Contains("cannot open"));
+}

@@ -2,6 +2,7 @@
 // lists; stratified by genre, deterministic under a seed; bad lists.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "data_test_support.h"
@@ -118,4 +119,46 @@ TEST_CASE("bad split settings and lists are errors naming the problem", "[split]
   SplitOptions by_patch;
   by_patch.kind = SplitOptions::patch;
   CHECK(split_dataset(anonymous, by_patch).validation.size() == 2);
+}
+
+TEST_CASE("k-fold split by song: the folds partition the songs, stratified and seeded", "[split]") {
+  const PatchDataset ds = songs_dataset(4, 10, 3);
+  SplitOptions o;
+  o.kind = SplitOptions::k_fold;
+  o.folds = 3;
+  std::vector<int> times_validated(ds.song_names.size(), 0);
+  for (int k = 0; k < 3; ++k) {
+    o.fold = k;
+    const Split s = split_dataset(ds, o);
+    CHECK(s.train.size() + s.validation.size() == ds.size());
+    const std::set<int32_t> train_songs = song_set(s.train), val_songs = song_set(s.validation);
+    for (int32_t v : val_songs) {
+      CHECK(train_songs.count(v) == 0);
+      ++times_validated[static_cast<size_t>(v)];
+    }
+    for (int64_t c : per_class(s.validation)) CHECK((c == 9 || c == 12));  // 3 or 4 of a genre's 10 songs
+    CHECK(split_dataset(ds, o).validation.songs == s.validation.songs);
+  }
+  CHECK(std::all_of(times_validated.begin(), times_validated.end(), [](int n) { return n == 1; }));
+  o.fold = 0;
+  SplitOptions reseeded = o;
+  reseeded.seed = 7;
+  CHECK(split_dataset(ds, reseeded).validation.songs != split_dataset(ds, o).validation.songs);
+  o.fold = 3;
+  CHECK_THROWS_WITH(split_dataset(ds, o), Catch::Contains("0 <= fold < folds"));
+  o.fold = 0;
+  o.folds = 11;
+  CHECK_THROWS_WITH(split_dataset(ds, o), Catch::Contains("genre \"g0\" has 10 songs, fewer than the 11 folds"));
+}
+
+TEST_CASE("a given split puts each song on its listed side", "[split]") {
+  const PatchDataset ds = songs_dataset(2, 2, 1);
+  SplitOptions o;
+  o.kind = SplitOptions::given;
+  o.song_sides = {1, 0, -1, 0};
+  const Split s = split_dataset(ds, o);
+  CHECK(s.validation.songs == std::vector<int32_t>{0});
+  CHECK(s.train.songs == std::vector<int32_t>{1, 3});
+  o.song_sides = {1, 0};
+  CHECK_THROWS_WITH(split_dataset(ds, o), Catch::Contains("song_sides has 2 entries for 4 songs"));
 }
