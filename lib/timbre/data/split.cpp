@@ -118,7 +118,7 @@ Split split_dataset(const PatchDataset& ds, const SplitOptions& o) {
             o.fold, " of ", o.folds);
       const std::vector<std::vector<int64_t>> by_class = songs_by_class(ds);
       for (size_t c = 0; c < by_class.size(); ++c)
-        check(static_cast<int64_t>(by_class[c].size()) >= o.folds, where, "genre "", ds.class_names[c], "" has ",
+        check(static_cast<int64_t>(by_class[c].size()) >= o.folds, where, "genre \"", ds.class_names[c], "\" has ",
               by_class[c].size(), " songs, fewer than the ", o.folds, " folds");
       song_side = fold_sides(by_class, n_songs, o.folds, o.fold, o.seed);
     } else if (o.kind == SplitOptions::given) {
