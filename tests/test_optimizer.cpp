@@ -83,6 +83,39 @@ TEST_CASE("Adam follows Keras' rule with bias correction", "[optimizer][adam]") 
   check_close(adam.state().at("v").to_vector<double>(), v);
 }
 
+TEST_CASE("decoupled weight decay shrinks each weight by lr * decay before the update, as Keras 3 does",
+          "[optimizer][weight-decay]") {
+  auto params = make_parameters();
+  optim::Adam adam(params, 0.01);
+  adam.set_weight_decay(0.1);
+  std::vector<double> w = kStart, m(w.size(), 0.0), v(w.size(), 0.0);
+  for (int t = 1; t <= 5; ++t) {
+    adam.zero_grad();
+    set_quadratic_gradient(params);  // the gradient at the weights before the decay
+    adam.step();
+    const double lr_t = 0.01 * std::sqrt(1 - std::pow(0.999, t)) / (1 - std::pow(0.9, t));
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double g = kCurvature[i] * w[i];
+      w[i] -= w[i] * 0.1 * 0.01;
+      m[i] = 0.9 * m[i] + 0.1 * g;
+      v[i] = 0.999 * v[i] + 0.001 * g * g;
+      w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + 1e-7);
+    }
+  }
+  check_close(values(params), w);
+
+  auto plain = make_parameters();
+  optim::SGD sgd(plain, 0.5);
+  sgd.set_weight_decay(0.2);
+  sgd.zero_grad();  // no gradient: only the decay acts
+  sgd.step();
+  std::vector<double> shrunk = kStart;
+  for (double& x : shrunk) x *= 1 - 0.5 * 0.2;
+  check_close(values(plain), shrunk);
+  CHECK_THROWS_WITH(sgd.set_weight_decay(-0.1), Catch::Contains("weight decay must lie in [0, 1)"));
+  CHECK_THROWS_WITH(sgd.set_weight_decay(1.0), Catch::Contains("weight decay"));
+}
+
 TEST_CASE("optimizers reject bad settings", "[optimizer][errors]") {
   CHECK_THROWS_WITH(optim::SGD({}, 0.1), Catch::Contains("no trainable parameters"));
   CHECK_THROWS_WITH(optim::SGD(make_parameters(), -1.0), Catch::Contains("learning rate must be > 0"));

@@ -146,12 +146,25 @@ TEST_CASE("fit writes history, plots, evaluation and checkpoints", "[train]") {
 TEST_CASE("two epochs equal one epoch, a stop, a resume and one more epoch", "[train][resume]") {
   ThreadsGuard one_thread(1);
   const data::PatchDataset train_set = stripes(12, 1), val_set = stripes(4, 2);
+  // Also with the timbre recipe's pieces: augmentation, weight decay and a schedule over the 2 epochs.
+  const bool recipe = GENERATE(false, true);
+  INFO((recipe ? "with augmentation, weight decay and a cosine schedule" : "the plain loop"));
   auto run = [&](const fs::path& out, int64_t epochs, bool resume) {
     manual_seed(11);
     nn::Sequential model = tiny_model();
     optim::SGD sgd(model.trainable_parameters(), 0.05, 0.9);
     train::FitOptions options = quiet_options(epochs, out);
     options.resume = resume;
+    if (recipe) {
+      options.augmentation.random_crop = true;
+      options.augmentation.time_masks = options.augmentation.freq_masks = 1;
+      options.augmentation.time_mask_frames = options.augmentation.freq_mask_bands = 2;
+      options.augmentation.gain_db = 2;
+      options.augmentation.mixup_alpha = 0.4;
+      options.augmentation.label_smoothing = 0.1;
+      sgd.set_weight_decay(0.05);
+      options.callbacks.push_back(train::learning_rate_scheduler(train::cosine_schedule(0.05, 2)));
+    }
     train::FitResult r = train::fit(model, sgd, train_set, val_set, options);
     std::vector<std::vector<float>> values;
     for (const nn::Variable& v : model.variables()) values.push_back(v.value.to_vector<float>());
@@ -269,9 +282,9 @@ TEST_CASE("trainer models put an adapted Normalization first; 'none' is the seed
 TEST_CASE("P1.1 with the seed's SGD learns the synthetic set because the trainer normalizes by default",
           "[train][normalization][slow]") {
   const fs::path dir = fresh_dir("p11_normalized");
-  const std::vector<std::string> args{"parallel_cnn", "--synthetic-songs", "8", "--epochs", "3",
-                                      "--threads",    "1",                 "--progress", "quiet",
-                                      "--out",        dir.string()};
+  const std::vector<std::string> args{"parallel_cnn", "--synthetic-songs", "8",     "--epochs", "3",
+                                      "--threads",    "1",                 "--progress", "quiet", "--recipe",
+                                      "seed",         "--out",             dir.string()};
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   REQUIRE(train::seed_trainer_main(models::seed_model("parallel_cnn"), static_cast<int>(argv.size()), argv.data()) == 0);

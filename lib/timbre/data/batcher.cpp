@@ -3,11 +3,17 @@
 #include <cstring>
 
 #include "timbre/core/random.h"
+#include "timbre/data/augment.h"
 
 namespace timbre::data {
 
-BatchLoader::BatchLoader(const PatchDataset& dataset, std::vector<int64_t> order, int64_t batch_size)
-    : dataset_(dataset), order_(std::move(order)), batch_size_(batch_size) {
+BatchLoader::BatchLoader(const PatchDataset& dataset, std::vector<int64_t> order, int64_t batch_size,
+                         const Augmentation* augmentation, uint64_t augment_seed)
+    : dataset_(dataset),
+      order_(std::move(order)),
+      batch_size_(batch_size),
+      augmentation_(augmentation),
+      augment_seed_(augment_seed) {
   check(batch_size > 0, "BatchLoader", "batch size must be positive, got ", batch_size);
   check(dataset.patches.defined() && dataset.patches.dtype() == DType::f32 && dataset.patches.device().is_cpu(),
         "BatchLoader", "expected float32 patches in host memory");
@@ -45,6 +51,10 @@ Batch BatchLoader::gather(int64_t batch) const {
     targets[r * classes + label] = 1.0f;
     b.labels.push_back(label);
     b.indices.push_back(i);
+  }
+  if (augmentation_) {
+    Generator rng(augment_seed_ ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(batch + 1)));
+    augment_batch(b, dataset_, *augmentation_, rng);
   }
   return b;
 }

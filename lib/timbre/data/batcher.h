@@ -18,6 +18,8 @@
 
 namespace timbre::data {
 
+struct Augmentation;
+
 struct Batch {
   Tensor inputs;                  // (B, H, W, 1) float32, CPU
   Tensor targets;                 // (B, C) one-hot float32, CPU
@@ -29,7 +31,11 @@ class BatchLoader {
  public:
   // Batches of `batch_size` rows of `dataset` (which must outlive the loader)
   // taken in `order`; the last batch holds the remainder. The worker starts at once.
-  BatchLoader(const PatchDataset& dataset, std::vector<int64_t> order, int64_t batch_size);
+  // With `augmentation` (which must outlive the loader too), each batch is augmented
+  // with a generator seeded from (augment_seed, batch number): the same draws
+  // whatever the threads' timing.
+  BatchLoader(const PatchDataset& dataset, std::vector<int64_t> order, int64_t batch_size,
+              const Augmentation* augmentation = nullptr, uint64_t augment_seed = 0);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -46,6 +52,8 @@ class BatchLoader {
   const PatchDataset& dataset_;
   std::vector<int64_t> order_;
   int64_t batch_size_, batch_count_;
+  const Augmentation* augmentation_;
+  uint64_t augment_seed_;
   int64_t delivered_ = 0;
 
   std::mutex mutex_;

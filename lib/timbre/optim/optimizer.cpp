@@ -34,7 +34,15 @@ void Optimizer::zero_grad() {
 
 void Optimizer::step() {
   ++iterations_;
+  if (weight_decay_ > 0)
+    TIMBRE_WITH_DTYPE(values_.dtype(), TIMBRE_DISPATCH(values_.device(), axpy, values_.numel(), T(-lr_ * weight_decay_),
+                                                       values_.data<T>(), values_.data<T>()));
   update();
+}
+
+void Optimizer::set_weight_decay(double weight_decay) {
+  check(weight_decay >= 0 && weight_decay < 1, "Optimizer", "weight decay must lie in [0, 1), got ", weight_decay);
+  weight_decay_ = weight_decay;
 }
 
 void Optimizer::set_learning_rate(double lr) {

@@ -19,11 +19,15 @@ class Optimizer {
   virtual ~Optimizer() = default;
 
   void zero_grad();
-  void step();  // one update from the accumulated gradients
+  // One update from the accumulated gradients: with a weight decay, every value first shrinks by
+  // learning_rate * weight_decay of itself (decoupled, as Keras 3's weight_decay and AdamW do).
+  void step();
 
   int64_t iterations() const { return iterations_; }
   double learning_rate() const { return lr_; }
   void set_learning_rate(double lr);
+  double weight_decay() const { return weight_decay_; }
+  void set_weight_decay(double weight_decay);
   // The arenas: all parameter values, all gradients, and named state (velocity, m, v).
   const Tensor& values() const { return values_; }
   const Tensor& gradients() const { return gradients_; }
@@ -35,6 +39,7 @@ class Optimizer {
   Tensor& add_state(const std::string& name);
 
   double lr_ = 0.01;
+  double weight_decay_ = 0;
   int64_t iterations_ = 0;
   Tensor values_, gradients_;
   std::map<std::string, Tensor> state_;

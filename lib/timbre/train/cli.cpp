@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "timbre/core/parallel.h"
 #include "timbre/core/random.h"
@@ -16,6 +17,7 @@
 #include "timbre/data/tfdata.h"
 #include "timbre/dist/communicator.h"
 #include "timbre/io/atomic_file.h"
+#include "timbre/train/callbacks.h"
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/fit.h"
 
@@ -53,7 +55,41 @@ struct Settings {
   std::string short_clips = "pad";
   bool split_given = false;  // --split on the command line (else a list file's own split column wins)
   int folds = 0;
+  // The training recipe: --recipe sets these, each flag given overrides it (recipe_defaults).
+  std::string recipe = "timbre";
+  data::Augmentation augmentation;
+  double weight_decay = 0;
+  std::string lr_schedule = "constant";
+  int64_t warmup_epochs = 0;
+  int64_t lr_step_every = 10;
+  double lr_step_factor = 0.5;
+  std::string monitor = "val_loss";
+  int64_t early_stopping = 0;  // patience; 0: off
+  bool restore_best_weights = false;
+  int64_t reduce_lr_patience = 0;  // 0: off
+  double reduce_lr_factor = 0.1;
 };
+
+// The timbre recipe's settings (docs/accuracy.md has the measurements that chose them); the seed recipe
+// keeps Settings' own defaults: nothing added to the seed's optimizer and constant rate.
+void recipe_defaults(Settings& s, const CLI::App& app) {
+  if (s.recipe != "timbre") return;
+  auto unset = [&](const char* flag) { return app.count(flag) == 0; };
+  data::Augmentation& a = s.augmentation;
+  // Cropping needs a song's patches side by side, which a patch-level split or overlapping patches break.
+  const bool patch_split = s.split.size() == 1 && s.split.front() == "patch";
+  if (unset("--random-crop")) a.random_crop = !patch_split && (s.patch_hop == 0 || s.patch_hop == 80);
+  if (unset("--time-masks")) a.time_masks = 2;
+  if (unset("--time-mask-frames")) a.time_mask_frames = 10;
+  if (unset("--freq-masks")) a.freq_masks = 2;
+  if (unset("--freq-mask-bands")) a.freq_mask_bands = 8;
+  if (unset("--gain-db")) a.gain_db = 6;
+  if (unset("--mixup")) a.mixup_alpha = 0.2;
+  if (unset("--label-smoothing")) a.label_smoothing = 0.1;
+  if (unset("--weight-decay")) s.weight_decay = 0.01;
+  if (unset("--lr-schedule")) s.lr_schedule = "cosine";
+  if (unset("--warmup-epochs")) s.warmup_epochs = s.epochs / 20;
+}
 
 // The feature options of the flags.
 data::FeatureOptions feature_options(const Settings& s) {
@@ -194,6 +230,124 @@ ProgressStyle parse_progress(const std::string& s) {
   return ProgressStyle::automatic;
 }
 
+// The flags of the training recipe, bound to `s`.
+void add_recipe_flags(CLI::App& app, Settings& s) {
+  data::Augmentation& a = s.augmentation;
+  const std::string by_recipe = " (default: set by --recipe)";
+  app.add_option("--recipe", s.recipe,
+                 "timbre: augmentation, label smoothing, weight decay and a cosine learning rate, as measured in "
+                 "docs/accuracy.md; seed: the seed's optimizer and constant rate, nothing added. Each flag below "
+                 "overrides the recipe")
+      ->check(CLI::IsMember({"timbre", "seed"}))
+      ->capture_default_str();
+  app.add_flag("--random-crop,!--no-random-crop", a.random_crop,
+               "every epoch, each patch starts at a random frame of its song (joined with the song's next patch); "
+               "needs a song-level split and --patch-hop 0" + by_recipe);
+  app.add_option("--time-masks", a.time_masks, "SpecAugment time masks per patch" + by_recipe)
+      ->check(CLI::Range(0, 100));
+  app.add_option("--time-mask-frames", a.time_mask_frames, "longest time mask, in frames" + by_recipe)
+      ->check(CLI::Range(0, 80));
+  app.add_option("--freq-masks", a.freq_masks, "SpecAugment frequency masks per patch" + by_recipe)
+      ->check(CLI::Range(0, 100));
+  app.add_option("--freq-mask-bands", a.freq_mask_bands, "widest frequency mask, in mel bands" + by_recipe)
+      ->check(CLI::Range(0, 80));
+  app.add_option("--gain-db", a.gain_db, "a random gain in [-G, G] dB per patch" + by_recipe)->check(CLI::Range(0.0, 60.0));
+  app.add_option("--mixup", a.mixup_alpha, "mixup's alpha: each patch mixed with another of its batch" + by_recipe)
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--label-smoothing", a.label_smoothing, "targets (1 - s) one-hot + s / classes" + by_recipe)
+      ->check(CLI::Range(0.0, 0.99));
+  app.add_option("--weight-decay", s.weight_decay,
+                 "decoupled weight decay (Keras 3's weight_decay, AdamW): each step every weight shrinks by lr * W "
+                 "of itself" + by_recipe)
+      ->check(CLI::Range(0.0, 0.99));
+  app.add_option("--lr-schedule", s.lr_schedule,
+                 "constant, cosine (from --lr towards 0 over the epochs after --warmup-epochs of linear warm-up) "
+                 "or step (--lr times --lr-step-factor every --lr-step-every epochs)" + by_recipe)
+      ->check(CLI::IsMember({"constant", "cosine", "step"}));
+  app.add_option("--warmup-epochs", s.warmup_epochs, "epochs of linear warm-up of the cosine schedule" + by_recipe)
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
+  app.add_option("--lr-step-every", s.lr_step_every, "epochs between the step schedule's steps")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--lr-step-factor", s.lr_step_factor, "the step schedule's factor")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--monitor", s.monitor, "what --early-stopping and --reduce-lr-on-plateau watch: val_loss, "
+                                         "val_accuracy, val_song_accuracy, loss or accuracy")
+      ->check(CLI::IsMember({"val_loss", "val_accuracy", "val_song_accuracy", "loss", "accuracy"}))
+      ->capture_default_str();
+  app.add_option("--early-stopping", s.early_stopping,
+                 "Keras' EarlyStopping: stop when --monitor has not improved for this many epochs (0: off)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+      ->capture_default_str();
+  app.add_flag("--restore-best-weights", s.restore_best_weights,
+               "with --early-stopping: end with the weights of the best epoch by --monitor");
+  app.add_option("--reduce-lr-on-plateau", s.reduce_lr_patience,
+                 "Keras' ReduceLROnPlateau: multiply the rate by --reduce-lr-factor when --monitor has not improved "
+                 "for this many epochs (0: off)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--reduce-lr-factor", s.reduce_lr_factor, "ReduceLROnPlateau's factor")
+      ->check(CLI::Range(0.001, 0.999))
+      ->capture_default_str();
+}
+
+// The callbacks of the recipe's schedule, early stopping and plateau settings.
+Callbacks recipe_callbacks(const Settings& s) {
+  Callbacks callbacks;
+  if (s.lr_schedule == "cosine")
+    callbacks.push_back(learning_rate_scheduler(cosine_schedule(s.learning_rate, s.epochs, s.warmup_epochs)));
+  if (s.lr_schedule == "step")
+    callbacks.push_back(learning_rate_scheduler(step_schedule(s.learning_rate, s.lr_step_every, s.lr_step_factor)));
+  if (s.reduce_lr_patience > 0) {
+    ReduceLROnPlateauOptions o;
+    o.monitor = s.monitor;
+    o.patience = s.reduce_lr_patience;
+    o.factor = s.reduce_lr_factor;
+    callbacks.push_back(reduce_lr_on_plateau(o));
+  }
+  if (s.early_stopping > 0) {
+    EarlyStoppingOptions o;
+    o.monitor = s.monitor;
+    o.patience = s.early_stopping;
+    o.restore_best_weights = s.restore_best_weights;
+    callbacks.push_back(early_stopping(o));
+  }
+  return callbacks;
+}
+
+// The recipe in words, for the run's header.
+std::string recipe_line(const Settings& s) {
+  const data::Augmentation& a = s.augmentation;
+  std::ostringstream out;
+  out << "recipe " << s.recipe << ": ";
+  std::vector<std::string> parts;
+  if (a.random_crop) parts.push_back("random crops");
+  if (a.time_masks > 0 && a.time_mask_frames > 0)
+    parts.push_back(std::to_string(a.time_masks) + " time masks <= " + std::to_string(a.time_mask_frames) + " frames");
+  if (a.freq_masks > 0 && a.freq_mask_bands > 0)
+    parts.push_back(std::to_string(a.freq_masks) + " frequency masks <= " + std::to_string(a.freq_mask_bands) +
+                    " bands");
+  auto number = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
+  if (a.gain_db > 0) parts.push_back("gain +-" + number(a.gain_db) + " dB");
+  if (a.mixup_alpha > 0) parts.push_back("mixup " + number(a.mixup_alpha));
+  if (a.label_smoothing > 0) parts.push_back("label smoothing " + number(a.label_smoothing));
+  if (s.weight_decay > 0) parts.push_back("weight decay " + number(s.weight_decay));
+  if (s.lr_schedule != "constant")
+    parts.push_back(s.lr_schedule + " schedule" +
+                    (s.lr_schedule == "cosine" && s.warmup_epochs > 0 ? " (" + std::to_string(s.warmup_epochs) +
+                                                                            " warm-up epochs)"
+                                                                      : std::string()));
+  if (s.reduce_lr_patience > 0) parts.push_back("ReduceLROnPlateau " + std::to_string(s.reduce_lr_patience));
+  if (s.early_stopping > 0) parts.push_back("EarlyStopping " + std::to_string(s.early_stopping));
+  out << (parts.empty() ? std::string("nothing added") : join(parts, ", "));
+  return out.str();
+}
+
 // The trainer's flags, bound to `s`.
 void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
   app.get_formatter()->column_width(34);
@@ -280,6 +434,7 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
                  "seed's models exactly, raw dB patches in (SGD then tends to diverge on P1.1 and P1.2)")
       ->check(CLI::IsMember({"band", "global", "none"}))
       ->capture_default_str();
+  add_recipe_flags(app, s);
   app.add_option("--progress", s.progress, "auto (a bar on a terminal, else a line per epoch), bar, lines or quiet")
       ->check(CLI::IsMember({"auto", "bar", "lines", "quiet"}))
       ->capture_default_str();
@@ -300,6 +455,14 @@ void check_settings(const Settings& s) {
         join(s.genres), "\"");
   check(s.folds == 0 || s.train_tfdata.empty(), "--folds", "needs --data (the tf.data directories come split)");
   check(s.folds == 0 || !s.split_given, "--folds", "replaces --split; give one of them");
+  check(!s.augmentation.random_crop || s.split.front() != "patch", "--random-crop",
+        "needs a song-level split (a patch-level split takes a song's neighbouring patches to validation); give "
+        "--no-random-crop or another --split");
+  check(!s.augmentation.random_crop || s.patch_hop == 0 || s.patch_hop == 80, "--random-crop",
+        "needs patches side by side (--patch-hop 0), got --patch-hop ", s.patch_hop, "; give --no-random-crop");
+  check(s.lr_schedule != "cosine" || s.warmup_epochs < s.epochs, "--warmup-epochs", "must be fewer than --epochs (",
+        s.epochs, "), got ", s.warmup_epochs);
+  check(!s.restore_best_weights || s.early_stopping > 0, "--restore-best-weights", "needs --early-stopping");
 }
 
 // One model trained on one split; its validation after the last epoch.
@@ -314,7 +477,8 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
       << (comm.world_size() > 1
               ? ", " + std::to_string(comm.world_size()) + " ranks (" + dist::backend_name(comm.backend()) + ")"
               : std::string())
-      << "\n";
+      << "\n"
+      << recipe_line(s) << "\n";
 
   // Normalization statistics come from the training split only.
   nn::Sequential model = models::make_trainer_model(spec, d.train.num_classes(), s.normalize, d.train.patches);
@@ -328,7 +492,8 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
                            {"batch_size", s.batch_size}, {"learning_rate", s.learning_rate},
                            {"seed", s.seed},             {"genres", d.train.class_names},
                            {"split", d.split_note},      {"synthetic_songs", s.synthetic_songs},
-                           {"normalize", s.normalize},   {"features", nlohmann::json::parse(features_to_json(features))}};
+                           {"normalize", s.normalize},   {"features", nlohmann::json::parse(features_to_json(features))},
+                           {"recipe", recipe_line(s)}};
   FitOptions options;
   options.epochs = s.epochs;
   options.batch_size = s.batch_size;
@@ -344,6 +509,9 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   options.normalize = s.normalize;
   options.features = features;
   options.progress = parse_progress(s.progress);
+  options.augmentation = s.augmentation;
+  options.callbacks = recipe_callbacks(s);
+  optimizer->set_weight_decay(s.weight_decay);
   if (comm.world_size() > 1) options.communicator = &comm;
   const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
 
@@ -416,9 +584,10 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
   // Started by mpirun/srun: one rank of a data-parallel job (docs/distributed.md); else this process alone.
   std::unique_ptr<dist::Communicator> comm;
   try {
-    check_settings(s);
     if (app.count("--epochs") == 0 && s.train_tfdata.empty() && s.data == "synthetic")
       s.epochs = synthetic_default_epochs;
+    recipe_defaults(s, app);
+    check_settings(s);
     const std::filesystem::path first_run = std::filesystem::path(s.out) / (s.folds > 0 ? "fold-1" : "");
     check(!s.resume || std::filesystem::exists(first_run / "last.safetensors"), "--resume",
           "cannot resume: ", (first_run / "last.safetensors").string(), " does not exist");

@@ -49,6 +49,55 @@ int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) 
 
 }  // namespace
 
+namespace {
+
+struct EpochTotals {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+};
+
+// One pass over `loader`'s batches: forward, loss, backward, step. A non-finite loss stops the run with
+// an error that names the batch and ends with `stop_note`.
+EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& optimizer, data::BatchLoader& loader,
+                        EpochProgress& progress, dist::DataParallel* parallel, const FitOptions& options,
+                        const std::string& stop_note) {
+  dist::Communicator* comm = options.communicator;
+  EpochTotals t;
+  int64_t done = 0;
+  while (auto batch = loader.next()) {
+    const Tensor x = batch->inputs.to(options.device);
+    const Tensor targets = batch->targets.to(options.device);
+    optimizer.zero_grad();
+    const Tensor logits = model(x);
+    const Tensor loss = ops::softmax_cross_entropy(logits, targets);
+    // Data parallel: the global batch's mean loss on every rank, so a non-finite one stops all ranks alike.
+    const double value = comm ? comm->all_reduce(loss.item<double>(), dist::ReduceOp::average) : loss.item<double>();
+    ++done;
+    if (!std::isfinite(value))
+      fail("fit: the training loss became " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
+           std::to_string(epoch) + ", batch " + std::to_string(done) + stop_note + ". Try a lower learning rate.");
+    loss.backward();
+    if (parallel) parallel->synchronize_gradients();
+    optimizer.step();
+    const int64_t rows = static_cast<int64_t>(batch->labels.size());
+    t.loss_sum += value * static_cast<double>(rows);
+    t.correct += count_correct(logits, batch->labels);
+    t.seen += rows;
+    progress.update(done, t.seen, t.loss_sum / static_cast<double>(t.seen),
+                    static_cast<double>(t.correct) / static_cast<double>(t.seen));
+  }
+  if (comm) {  // the epoch's totals over all ranks
+    const std::vector<double> totals =
+        comm->all_reduce({t.loss_sum, static_cast<double>(t.correct), static_cast<double>(t.seen)}, dist::ReduceOp::sum);
+    t.loss_sum = totals[0];
+    t.correct = static_cast<int64_t>(totals[1]);
+    t.seen = static_cast<int64_t>(totals[2]);
+  }
+  return t;
+}
+
+}  // namespace
+
 FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchDataset& train,
               const data::PatchDataset& validation, const FitOptions& options) {
   train.validate("fit: training set");
@@ -64,6 +113,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
   check(options.epochs >= 1 && options.batch_size >= 1, "fit", "epochs and batch size must be positive, got ",
         options.epochs, " and ", options.batch_size);
   check(!options.resume || !options.out_dir.empty(), "fit", "resuming needs the output directory");
+  options.augmentation.validate();
 
   dist::Communicator* comm = options.communicator;
   const bool root = !comm || comm->is_root();  // only rank 0 prints and writes
@@ -126,56 +176,47 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
     return info;
   };
 
-  for (int64_t epoch = start_epoch + 1; epoch <= options.epochs; ++epoch) {
+  std::ostream quiet(nullptr);
+  TrainingControl control{model, optimizer, style == ProgressStyle::quiet ? quiet : log};
+  for (const auto& callback : options.callbacks) callback->on_train_begin(result.history, control);
+  auto write_evaluation_files = [&](const std::string& note) {
+    write_evaluation(options.out_dir, result.validation, options.split_note);
+    plot_confusion_matrix(options.out_dir / "confusion_matrix.png",
+                          options.model_title + ": validation confusion matrix (" + note + ")",
+                          result.validation.confusion, validation.class_names);
+  };
+
+  for (int64_t epoch = start_epoch + 1; epoch <= options.epochs && !control.stop; ++epoch) {
+    for (const auto& callback : options.callbacks) callback->on_epoch_begin(epoch, control);
     model.set_training(true);
     std::vector<int64_t> order = data::shuffled_indices(train.size(), shuffle_rng);
     if (sampler) order = sampler->shard(order);
-    data::BatchLoader loader(train, std::move(order), sampler ? sampler->local_batch() : options.batch_size);
+    // Drawn only when augmenting, so that a run without augmentation shuffles as it always did.
+    const bool augmenting = options.augmentation.any();
+    const uint64_t augment_seed =
+        augmenting ? shuffle_rng.next_u64() ^ static_cast<uint64_t>(comm ? comm->rank() : 0) : 0;
+    data::BatchLoader loader(train, std::move(order), sampler ? sampler->local_batch() : options.batch_size,
+                             augmenting ? &options.augmentation : nullptr, augment_seed);
     EpochProgress progress(log, style == ProgressStyle::bar, epoch, options.epochs, loader.batch_count());
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, done = 0;
-    while (auto batch = loader.next()) {
-      const Tensor x = batch->inputs.to(options.device);
-      const Tensor targets = batch->targets.to(options.device);
-      optimizer.zero_grad();
-      const Tensor logits = model(x);
-      const Tensor loss = ops::softmax_cross_entropy(logits, targets);
-      // Data parallel: the global batch's mean loss on every rank, so a non-finite one stops all ranks alike.
-      const double value =
-          comm ? comm->all_reduce(loss.item<double>(), dist::ReduceOp::average) : loss.item<double>();
-      ++done;
-      if (!std::isfinite(value)) {
-        if (style == ProgressStyle::bar) log << std::endl;
-        fail("fit: the training loss became " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
-             std::to_string(epoch) + ", batch " + std::to_string(done) + "; training stopped" +
-             (writing && epoch > 1 ? ". The last good checkpoint is " + last_path.string() + " (epoch " +
-                                         std::to_string(epoch - 1) + ")"
-                                   : "") +
-             ". Try a lower learning rate.");
-      }
-      loss.backward();
-      if (parallel) parallel->synchronize_gradients();
-      optimizer.step();
-      const int64_t rows = static_cast<int64_t>(batch->labels.size());
-      loss_sum += value * static_cast<double>(rows);
-      correct += count_correct(logits, batch->labels);
-      seen += rows;
-      progress.update(done, seen, loss_sum / static_cast<double>(seen),
-                      static_cast<double>(correct) / static_cast<double>(seen));
-    }
-    if (comm) {  // the epoch's totals over all ranks
-      const std::vector<double> totals = comm->all_reduce(
-          {loss_sum, static_cast<double>(correct), static_cast<double>(seen)}, dist::ReduceOp::sum);
-      loss_sum = totals[0];
-      correct = static_cast<int64_t>(totals[1]);
-      seen = static_cast<int64_t>(totals[2]);
-    }
     EpochRecord record;
     record.epoch = epoch;
+    record.learning_rate = optimizer.learning_rate();
+    const std::string stop_note =
+        "; training stopped" +
+        (writing && epoch > 1
+             ? ". The last good checkpoint is " + last_path.string() + " (epoch " + std::to_string(epoch - 1) + ")"
+             : "");
+    EpochTotals totals;
+    try {
+      totals = train_epoch(epoch, model, optimizer, loader, progress, parallel ? &*parallel : nullptr, options, stop_note);
+    } catch (const Error&) {
+      if (style == ProgressStyle::bar) log << std::endl;
+      throw;
+    }
     record.seconds = progress.elapsed_seconds();
-    record.samples_per_second = record.seconds > 0 ? static_cast<double>(seen) / record.seconds : 0;
-    record.loss = loss_sum / static_cast<double>(seen);
-    record.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    record.samples_per_second = record.seconds > 0 ? static_cast<double>(totals.seen) / record.seconds : 0;
+    record.loss = totals.loss_sum / static_cast<double>(totals.seen);
+    record.accuracy = static_cast<double>(totals.correct) / static_cast<double>(totals.seen);
 
     result.validation = evaluate(model, validation, options.batch_size, options.device);
     record.val_loss = result.validation.loss;
@@ -198,11 +239,14 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
       if (improved) save_checkpoint(best_path, model, &optimizer, info);
       write_history(options.out_dir, result.history);
       plot_history(options.out_dir, result.history, options.model_title);
-      write_evaluation(options.out_dir, result.validation, options.split_note);
-      plot_confusion_matrix(options.out_dir / "confusion_matrix.png",
-                            options.model_title + ": validation confusion matrix (epoch " + std::to_string(epoch) + ")",
-                            result.validation.confusion, validation.class_names);
+      write_evaluation_files("epoch " + std::to_string(epoch));
     }
+    for (const auto& callback : options.callbacks) callback->on_epoch_end(record, control);
+  }
+  for (const auto& callback : options.callbacks) callback->on_train_end(control);
+  if (control.weights_changed) {  // e.g. EarlyStopping's restore_best_weights: the evaluation of what is returned
+    result.validation = evaluate(model, validation, options.batch_size, options.device);
+    if (writing) write_evaluation_files("restored weights");
   }
   if (start_epoch >= options.epochs && style != ProgressStyle::quiet)
     log << "nothing to do: the checkpoint has already trained " << start_epoch << " of " << options.epochs

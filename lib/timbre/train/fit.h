@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "timbre/data/augment.h"
 #include "timbre/data/dataset.h"
 #include "timbre/data/features.h"
 #include "timbre/dist/communicator.h"
 #include "timbre/nn/module.h"
 #include "timbre/optim/optimizer.h"
+#include "timbre/train/callbacks.h"
 #include "timbre/train/history.h"
 #include "timbre/train/metrics.h"
 
@@ -43,6 +45,8 @@ struct FitOptions {
   std::string split_note;          // how train and validation were split, in evaluation.json
   std::string normalize = "none";  // the model's input Normalization mode, recorded in checkpoints
   data::FeatureOptions features;   // how the patches were cut from audio, recorded in checkpoints for predict
+  data::Augmentation augmentation;  // applied to the training batches, drawn anew every epoch
+  Callbacks callbacks;              // called around every epoch, in this order
   ProgressStyle progress = ProgressStyle::automatic;
   std::ostream* log = &std::cout;
   // Data parallel across this communicator's ranks (lib/timbre/dist): batch_size is the global batch (a

@@ -10,18 +10,18 @@ namespace timbre::train {
 
 std::string history_to_csv(const History& h) {
   std::ostringstream out;
-  out << "epoch,loss,accuracy,val_loss,val_accuracy,val_song_accuracy,seconds,samples_per_second\n";
+  out << "epoch,loss,accuracy,val_loss,val_accuracy,val_song_accuracy,learning_rate,seconds,samples_per_second\n";
   out.precision(9);
   for (const EpochRecord& r : h)
     out << r.epoch << "," << r.loss << "," << r.accuracy << "," << r.val_loss << "," << r.val_accuracy << ","
-        << r.val_song_accuracy << "," << r.seconds << "," << r.samples_per_second << "\n";
+        << r.val_song_accuracy << "," << r.learning_rate << "," << r.seconds << "," << r.samples_per_second << "\n";
   return out.str();
 }
 
 std::string history_to_json(const History& h) {
   nlohmann::json j = nlohmann::json::object();
-  for (const char* key : {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_song_accuracy", "seconds",
-                          "samples_per_second"})
+  for (const char* key : {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_song_accuracy", "learning_rate",
+                          "seconds", "samples_per_second"})
     j[key] = nlohmann::json::array();
   for (const EpochRecord& r : h) {
     j["epoch"].push_back(r.epoch);
@@ -30,6 +30,7 @@ std::string history_to_json(const History& h) {
     j["val_loss"].push_back(r.val_loss);
     j["val_accuracy"].push_back(r.val_accuracy);
     j["val_song_accuracy"].push_back(r.val_song_accuracy);
+    j["learning_rate"].push_back(r.learning_rate);
     j["seconds"].push_back(r.seconds);
     j["samples_per_second"].push_back(r.samples_per_second);
   }
@@ -49,6 +50,8 @@ History history_from_json(const std::string& text) {
       r.val_loss = j.at("val_loss").at(i).get<double>();
       r.val_accuracy = j.at("val_accuracy").at(i).get<double>();
       r.val_song_accuracy = j.at("val_song_accuracy").at(i).get<double>();
+      // Histories written before the learning rate was recorded have none.
+      if (j.contains("learning_rate")) r.learning_rate = j.at("learning_rate").at(i).get<double>();
       r.seconds = j.at("seconds").at(i).get<double>();
       r.samples_per_second = j.at("samples_per_second").at(i).get<double>();
       h.push_back(r);

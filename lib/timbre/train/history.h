@@ -14,6 +14,7 @@ struct EpochRecord {
   double loss = 0, accuracy = 0;          // training, averaged over the epoch's batches (weighted by rows)
   double val_loss = 0, val_accuracy = 0;  // validation, after the epoch
   double val_song_accuracy = 0;           // validation songs, from mean patch probabilities (0 when unknown)
+  double learning_rate = 0;               // the optimizer's rate during the epoch
   double seconds = 0;                     // training time of the epoch (without validation)
   double samples_per_second = 0;          // training throughput
 };
