@@ -189,6 +189,22 @@ void BM_cuda_adam_update(benchmark::State& state) {
 }
 BENCHMARK(BM_cuda_adam_update)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// P2's gradient arena clipped to half its norm (the fixed-order norm, column_sums with one column, then the
+// scale), with an axpy that doubles it again so that every iteration clips: 3 reads and 2 writes per element.
+void BM_cuda_clip_by_global_norm(benchmark::State& state) {
+  TIMBRE_REQUIRE_GPU(state);
+#ifdef TIMBRE_WITH_CUDA_KERNELS
+  const int64_t n = 245894;
+  DeviceFloats g(n);  // 0.01 everywhere: norm 0.01 sqrt(n)
+  const auto half = static_cast<float>(0.005 * std::sqrt(static_cast<double>(n)));
+  time_gpu(state, 0, 5.0 * n * sizeof(float), [&] {
+    kernels::cuda::clip_by_global_norm<float>(n, half, g.get());
+    kernels::cuda::axpy<float>(n, 1.0f, g.get(), g.get());
+  });
+#endif
+}
+BENCHMARK(BM_cuda_clip_by_global_norm)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

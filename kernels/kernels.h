@@ -138,6 +138,9 @@ template <class T> void sgd_update(int64_t n, T lr, T momentum, bool nesterov, c
 // lr_t = lr * sqrt(1-b2^t) / (1-b1^t).
 template <class T> void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, int64_t step, const T* g, T* w, T* m,
                                     T* v);
+// Keras' global_clipnorm (PyTorch's clip_grad_norm_): g *= max_norm / max(||g||, max_norm), the norm summed
+// in double in a fixed order, so the same gradients give the same result on every run.
+template <class T> void clip_by_global_norm(int64_t n, T max_norm, T* g);
 
 // ---------------------------------------------------------------- lstm
 // Keras' LSTM: kernel (features, 4u), recurrent_kernel (u, 4u), bias (4u), gates

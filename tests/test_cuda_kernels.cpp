@@ -623,6 +623,34 @@ TEMPLATE_TEST_CASE("cuda sgd and adam updates match the CPU", "[cuda]", float, d
   });
 }
 
+TEMPLATE_TEST_CASE("cuda clip_by_global_norm matches the CPU, above and below the bound", "[cuda]", float,
+                   double) {
+  using T = TestType;
+  for (const int64_t n : {int64_t{1}, int64_t{777}, int64_t{70001}}) {
+    const auto g0 = random_vector<T>(static_cast<size_t>(n), 6);
+    double norm = 0;
+    for (T v : g0) norm += static_cast<double>(v) * static_cast<double>(v);
+    norm = std::sqrt(norm);
+    for (const double bound : {0.5 * norm, 2 * norm}) {
+      for_each_cuda_backend([&](Backend be) {
+        auto run = [&](Backend backend) {
+          std::vector<T> g = g0;
+          {
+            Memory mem(backend);
+            CALL(backend, clip_by_global_norm<T>, n, T(bound), mem(g));
+          }
+          return g;
+        };
+        const std::vector<T> expected = run(Backend::cpu);
+        INFO("n " << n << ", bound " << bound / norm << " x the norm");
+        if (bound > norm) CHECK(expected == g0);
+        else CHECK(expected[0] == Approx(g0[0] * bound / norm).epsilon(1e-5));
+        expect_close(expected, run(be), "clipped gradients");
+      });
+    }
+  }
+}
+
 // ---------------------------------------------------------------- lstm
 
 TEMPLATE_TEST_CASE("cuda lstm forward and backward match the CPU, every direction and output mode", "[cuda]",

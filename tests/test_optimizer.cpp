@@ -116,6 +116,27 @@ TEST_CASE("decoupled weight decay shrinks each weight by lr * decay before the u
   CHECK_THROWS_WITH(sgd.set_weight_decay(1.0), Catch::Contains("weight decay"));
 }
 
+TEST_CASE("global_clipnorm scales the gradients to at most the norm before the update", "[optimizer][clipnorm]") {
+  // The quadratic's gradient at the start has norm sqrt(sum (a_i w_i)^2).
+  double norm = 0;
+  for (size_t i = 0; i < kStart.size(); ++i) norm += std::pow(kCurvature[i] * kStart[i], 2);
+  norm = std::sqrt(norm);
+  for (const double max_norm : {1.0, 100.0}) {
+    auto params = make_parameters();
+    optim::SGD sgd(params, 0.1);
+    sgd.set_global_clipnorm(max_norm);
+    sgd.zero_grad();
+    set_quadratic_gradient(params);
+    sgd.step();
+    std::vector<double> w = kStart;
+    const double scale = max_norm < norm ? max_norm / norm : 1.0;  // 100 leaves the gradient as it is
+    for (size_t i = 0; i < w.size(); ++i) w[i] -= 0.1 * scale * kCurvature[i] * kStart[i];
+    INFO("max_norm " << max_norm << ", norm " << norm);
+    check_close(values(params), w);
+  }
+  CHECK_THROWS_WITH(optim::SGD(make_parameters(), 0.1).set_global_clipnorm(-1), Catch::Contains("global_clipnorm"));
+}
+
 TEST_CASE("optimizers reject bad settings", "[optimizer][errors]") {
   CHECK_THROWS_WITH(optim::SGD({}, 0.1), Catch::Contains("no trainable parameters"));
   CHECK_THROWS_WITH(optim::SGD(make_parameters(), -1.0), Catch::Contains("learning rate must be > 0"));

@@ -1,4 +1,4 @@
-// SGD-momentum and Adam updates over a flat parameter arena (Keras' rules).
+// SGD-momentum and Adam updates over a flat parameter arena (Keras' rules), and the gradients' clipping.
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
@@ -32,7 +32,19 @@ void adam_update(int64_t n, T lr, T beta1, T beta2, T eps, int64_t step, const T
   }
 }
 
+template <class T>
+void clip_by_global_norm(int64_t n, T max_norm, T* g) {
+  double sum = 0;  // one thread, one order: the same sum for any thread count
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+  const double norm = std::sqrt(sum);
+  if (!(norm > static_cast<double>(max_norm))) return;  // within the bound (a NaN norm shows in the loss)
+  const auto scale = static_cast<T>(static_cast<double>(max_norm) / norm);
+  TIMBRE_PARALLEL_FOR_IF(n >= kElementwiseGrain)
+  for (int64_t i = 0; i < n; ++i) g[i] *= scale;
+}
+
 TIMBRE_INSTANTIATE_KERNEL(sgd_update)
 TIMBRE_INSTANTIATE_KERNEL(adam_update)
+TIMBRE_INSTANTIATE_KERNEL(clip_by_global_norm)
 
 }  // namespace timbre::kernels::cpu

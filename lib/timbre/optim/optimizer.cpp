@@ -34,6 +34,9 @@ void Optimizer::zero_grad() {
 
 void Optimizer::step() {
   ++iterations_;
+  if (global_clipnorm_ > 0)
+    TIMBRE_WITH_DTYPE(gradients_.dtype(), TIMBRE_DISPATCH(gradients_.device(), clip_by_global_norm, gradients_.numel(),
+                                                          T(global_clipnorm_), gradients_.data<T>()));
   if (weight_decay_ > 0)
     TIMBRE_WITH_DTYPE(values_.dtype(), TIMBRE_DISPATCH(values_.device(), axpy, values_.numel(), T(-lr_ * weight_decay_),
                                                        values_.data<T>(), values_.data<T>()));
@@ -48,6 +51,11 @@ void Optimizer::set_weight_decay(double weight_decay) {
 void Optimizer::set_learning_rate(double lr) {
   check(lr > 0, "Optimizer", "learning rate must be > 0, got ", lr);
   lr_ = lr;
+}
+
+void Optimizer::set_global_clipnorm(double max_norm) {
+  check(max_norm >= 0, "Optimizer", "global_clipnorm must be >= 0 (0: no clipping), got ", max_norm);
+  global_clipnorm_ = max_norm;
 }
 
 Tensor& Optimizer::add_state(const std::string& name) {

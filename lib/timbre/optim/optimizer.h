@@ -19,8 +19,9 @@ class Optimizer {
   virtual ~Optimizer() = default;
 
   void zero_grad();
-  // One update from the accumulated gradients: with a weight decay, every value first shrinks by
-  // learning_rate * weight_decay of itself (decoupled, as Keras 3's weight_decay and AdamW do).
+  // One update from the accumulated gradients, in Keras 3's order: the gradients clipped to a global norm
+  // of at most global_clipnorm (when set), every value shrunk by learning_rate * weight_decay of itself
+  // (decoupled, as Keras 3's weight_decay and AdamW do; when set), then the optimizer's rule.
   void step();
 
   int64_t iterations() const { return iterations_; }
@@ -28,6 +29,8 @@ class Optimizer {
   void set_learning_rate(double lr);
   double weight_decay() const { return weight_decay_; }
   void set_weight_decay(double weight_decay);
+  double global_clipnorm() const { return global_clipnorm_; }
+  void set_global_clipnorm(double max_norm);  // 0: no clipping
   // The arenas: all parameter values, all gradients, and named state (velocity, m, v).
   const Tensor& values() const { return values_; }
   const Tensor& gradients() const { return gradients_; }
@@ -40,6 +43,7 @@ class Optimizer {
 
   double lr_ = 0.01;
   double weight_decay_ = 0;
+  double global_clipnorm_ = 0;
   int64_t iterations_ = 0;
   Tensor values_, gradients_;
   std::map<std::string, Tensor> state_;

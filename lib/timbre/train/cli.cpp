@@ -59,6 +59,7 @@ struct Settings {
   std::string recipe = "timbre";
   data::Augmentation augmentation;
   double weight_decay = 0;
+  double global_clipnorm = 0;  // 0: off
   std::string lr_schedule = "constant";
   int64_t warmup_epochs = 0;
   int64_t lr_step_every = 10;
@@ -87,7 +88,8 @@ void recipe_defaults(Settings& s, const CLI::App& app) {
   if (unset("--mixup")) a.mixup_alpha = 0.2;
   if (unset("--label-smoothing")) a.label_smoothing = 0.1;
   if (unset("--weight-decay")) s.weight_decay = 0.01;
-  if (unset("--lr-schedule")) s.lr_schedule = "cosine";
+  // ReduceLROnPlateau sets the rate itself: a schedule would undo its reductions every epoch.
+  if (unset("--lr-schedule")) s.lr_schedule = s.reduce_lr_patience > 0 ? "constant" : "cosine";
   if (unset("--warmup-epochs")) s.warmup_epochs = s.epochs / 20;
 }
 
@@ -260,6 +262,10 @@ void add_recipe_flags(CLI::App& app, Settings& s) {
                  "decoupled weight decay (Keras 3's weight_decay, AdamW): each step every weight shrinks by lr * W "
                  "of itself" + by_recipe)
       ->check(CLI::Range(0.0, 0.99));
+  app.add_option("--global-clipnorm", s.global_clipnorm,
+                 "Keras' global_clipnorm: scale the gradients to a global norm of at most this (0: off)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
   app.add_option("--lr-schedule", s.lr_schedule,
                  "constant, cosine (from --lr towards 0 over the epochs after --warmup-epochs of linear warm-up) "
                  "or step (--lr times --lr-step-factor every --lr-step-every epochs)" + by_recipe)
@@ -337,6 +343,7 @@ std::string recipe_line(const Settings& s) {
   if (a.mixup_alpha > 0) parts.push_back("mixup " + number(a.mixup_alpha));
   if (a.label_smoothing > 0) parts.push_back("label smoothing " + number(a.label_smoothing));
   if (s.weight_decay > 0) parts.push_back("weight decay " + number(s.weight_decay));
+  if (s.global_clipnorm > 0) parts.push_back("global_clipnorm " + number(s.global_clipnorm));
   if (s.lr_schedule != "constant")
     parts.push_back(s.lr_schedule + " schedule" +
                     (s.lr_schedule == "cosine" && s.warmup_epochs > 0 ? " (" + std::to_string(s.warmup_epochs) +
@@ -462,6 +469,8 @@ void check_settings(const Settings& s) {
         "needs patches side by side (--patch-hop 0), got --patch-hop ", s.patch_hop, "; give --no-random-crop");
   check(s.lr_schedule != "cosine" || s.warmup_epochs < s.epochs, "--warmup-epochs", "must be fewer than --epochs (",
         s.epochs, "), got ", s.warmup_epochs);
+  check(s.reduce_lr_patience == 0 || s.lr_schedule == "constant", "--reduce-lr-on-plateau",
+        "cannot be combined with --lr-schedule ", s.lr_schedule, " (the schedule would undo its reductions every epoch)");
   check(!s.restore_best_weights || s.early_stopping > 0, "--restore-best-weights", "needs --early-stopping");
 }
 
@@ -512,6 +521,7 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   options.augmentation = s.augmentation;
   options.callbacks = recipe_callbacks(s);
   optimizer->set_weight_decay(s.weight_decay);
+  optimizer->set_global_clipnorm(s.global_clipnorm);
   if (comm.world_size() > 1) options.communicator = &comm;
   const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
 
