@@ -1,5 +1,6 @@
 // The fit loop: learns a tiny problem, writes history, plots, evaluation and
 // checkpoints, resumes bit-identically, and stops on a non-finite loss.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "timbre/train/fit.h"
 #include "timbre/train/plot.h"
 #include "timbre/train/predict.h"
+#include "timbre/data/npy.h"
 #include "timbre/data/synthetic.h"
 
 using namespace timbre;
@@ -294,6 +296,34 @@ TEST_CASE("P1.1 with the seed's SGD learns the synthetic set because the trainer
   const double accuracy = last.info.history.back().val_accuracy;
   INFO("validation accuracy after 3 epochs " << accuracy);
   CHECK(accuracy > 0.3);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("--export-patches writes the patches and each song's fold instead of training", "[train][export]") {
+  const fs::path dir = fresh_dir("export");
+  const std::vector<std::string> args{"parallel_cnn", "--synthetic-songs", "3", "--genres", "metal,techno",
+                                      "--folds", "3", "--export-patches", dir.string(), "--out", (dir / "run").string()};
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  REQUIRE(train::seed_trainer_main(models::seed_model("parallel_cnn"), static_cast<int>(argv.size()), argv.data()) == 0);
+  CHECK_FALSE(fs::exists(dir / "run"));  // nothing trained
+  const auto arrays = data::read_npz((dir / "patches.npz").string());
+  const data::PatchDataset expected = data::make_synthetic_dataset(
+      [] {
+        data::SyntheticOptions o;
+        o.songs_per_genre = 3;
+        o.genres = {"metal", "techno"};
+        return o;
+      }(),
+      data::FeatureOptions{});
+  CHECK(arrays.at("patches").to_tensor().to_vector<float>() == expected.patches.to_vector<float>());
+  CHECK(arrays.at("labels").to_int64() == std::vector<int64_t>(expected.labels.begin(), expected.labels.end()));
+  const std::vector<int64_t> folds = arrays.at("song_fold").to_int64();
+  REQUIRE(folds.size() == 6);
+  for (int64_t k = 0; k < 3; ++k) CHECK(std::count(folds.begin(), folds.end(), k) == 2);  // one song per genre each
+  std::ifstream names(dir / "names.json");
+  const std::string text((std::istreambuf_iterator<char>(names)), std::istreambuf_iterator<char>());
+  CHECK(text.find("fold 3 for validation") != std::string::npos);
   fs::remove_all(dir);
 }
 

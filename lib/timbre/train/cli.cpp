@@ -12,6 +12,7 @@
 #include "timbre/core/parallel.h"
 #include "timbre/core/random.h"
 #include "timbre/data/gtzan.h"
+#include "timbre/data/npy.h"
 #include "timbre/data/split.h"
 #include "timbre/data/synthetic.h"
 #include "timbre/data/tfdata.h"
@@ -69,6 +70,7 @@ struct Settings {
   bool restore_best_weights = false;
   int64_t reduce_lr_patience = 0;  // 0: off
   double reduce_lr_factor = 0.1;
+  std::string export_patches;  // a folder: write the patches and their split there instead of training
 };
 
 // The timbre recipe's settings (docs/accuracy.md has the measurements that chose them); the seed recipe
@@ -442,6 +444,9 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
       ->check(CLI::IsMember({"band", "global", "none"}))
       ->capture_default_str();
   add_recipe_flags(app, s);
+  app.add_option("--export-patches", s.export_patches,
+                 "write the patches of --data and their split (song_fold) to DIR/patches.npz and DIR/names.json, "
+                 "then stop without training (to train another framework on the same patches)");
   app.add_option("--progress", s.progress, "auto (a bar on a terminal, else a line per epoch), bar, lines or quiet")
       ->check(CLI::IsMember({"auto", "bar", "lines", "quiet"}))
       ->capture_default_str();
@@ -462,6 +467,8 @@ void check_settings(const Settings& s) {
         join(s.genres), "\"");
   check(s.folds == 0 || s.train_tfdata.empty(), "--folds", "needs --data (the tf.data directories come split)");
   check(s.folds == 0 || !s.split_given, "--folds", "replaces --split; give one of them");
+  check(s.export_patches.empty() || s.train_tfdata.empty(), "--export-patches",
+        "needs --data (the tf.data directories are patches already)");
   check(!s.augmentation.random_crop || s.split.front() != "patch", "--random-crop",
         "needs a song-level split (a patch-level split takes a song's neighbouring patches to validation); give "
         "--no-random-crop or another --split");
@@ -531,6 +538,43 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
       << format_class_report(final_eval) << "best validation accuracy at epoch " << result.best_epoch
       << "; files in " << out_dir << "\n";
   return final_eval;
+}
+
+// --export-patches: the patches exactly as training would see them, for another framework (tools/accuracy):
+// DIR/patches.npz holds patches (N, 80, 80, 1) float32 dB, labels and songs (int32 per patch) and song_fold
+// (int32 per song: with --folds the fold that validates on it, else 1 for validation, 0 for training);
+// DIR/names.json the class and song names and how they were split.
+void export_patches(const LoadedData& d, const Settings& s, std::ostream& out) {
+  const int rounds = std::max(s.folds, 1);
+  std::vector<int32_t> song_fold(d.all.song_names.size(), -1);
+  std::vector<std::string> notes;
+  for (int k = 0; k < rounds; ++k) {
+    const Datasets parts = split_data(d, s, k);
+    notes.push_back(parts.split_note);
+    for (const int32_t song : parts.validation.songs)
+      if (song >= 0) song_fold[static_cast<size_t>(song)] = s.folds > 0 ? k : 1;
+  }
+  if (s.folds == 0)
+    for (int32_t& f : song_fold) f = std::max(f, 0);
+  const std::filesystem::path dir(s.export_patches);
+  std::filesystem::create_directories(dir);
+  const data::PatchDataset& all = d.all;
+  data::write_npz((dir / "patches.npz").string(),
+                  {{"patches", data::NpyArray::from_tensor(all.patches)},
+                   {"labels", data::NpyArray::from_values<int32_t>({all.size()}, all.labels)},
+                   {"songs", data::NpyArray::from_values<int32_t>({all.size()}, all.songs)},
+                   {"song_fold", data::NpyArray::from_values<int32_t>({static_cast<int64_t>(song_fold.size())}, song_fold)}});
+  io::write_file_atomically(dir / "names.json",
+                            nlohmann::json{{"class_names", all.class_names},
+                                           {"song_names", all.song_names},
+                                           {"source", d.source},
+                                           {"folds", s.folds},
+                                           {"splits", notes},
+                                           {"features", nlohmann::json::parse(features_to_json(feature_options(s)))}}
+                                    .dump(1) +
+                                "\n");
+  out << "wrote " << all.size() << " patches of " << all.song_names.size() << " songs to " << dir.string()
+      << "/patches.npz and names.json\n";
 }
 
 struct MeanStd {
@@ -614,7 +658,9 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
       train_one(spec, s, load_tfdata(s), device, *comm, s.out, out);
     } else {
       const LoadedData data = load_data(s, out);
-      if (s.folds == 0) {
+      if (!s.export_patches.empty()) {
+        if (comm->is_root()) export_patches(data, s, out);
+      } else if (s.folds == 0) {
         train_one(spec, s, split_data(data, s, 0), device, *comm, s.out, out);
       } else {
         std::vector<Evaluation> folds;
