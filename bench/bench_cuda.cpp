@@ -1,14 +1,16 @@
 // Native GPU benchmarks of the shipped CUDA kernels (kernels::cuda), timed with
-// CUDA events: GFLOP/s for GEMM and Conv2D, GB/s for the memory-bound kernels.
-// cuBLAS SGEMM runs in the same binary as the yardstick for our GEMM. Without a
-// GPU (or a build without TIMBRE_CUDA_KERNELS) every benchmark skips with the reason.
-#include <benchmark/benchmark.h>
-
+// CUDA events: GFLOP/s for GEMM, Conv2D and the LSTM, GB/s for the memory-bound
+// kernels. cuBLAS SGEMM runs in the same binary as the yardstick for our GEMM, at
+// square sizes and at the LSTM's per-step shapes. The seed models' layers (batch 128,
+// bench/seed_shapes.h, as the CPU benchmarks time them): BM_cuda_conv2d_<fwd|bwd>/<layer>
+// and BM_cuda_lstm_<fwd|fwdbwd>/<layer> (the layer through autograd on CUDA tensors).
+// Without a GPU (or a build without TIMBRE_CUDA_KERNELS) every benchmark skips with the reason.
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "kernels/dispatch.h"
-#include "timbre/timbre.h"
+#include "seed_shapes.h"
 
 #ifdef TIMBRE_WITH_CUDA_KERNELS
 #include <cuda_runtime.h>
@@ -81,63 +83,125 @@ void time_gpu(benchmark::State& state, double flops, double bytes, Body body) {
     return;                                        \
   }
 
-void BM_cuda_sgemm(benchmark::State& state) {
+// Row-major C (m, n) = A (m, k) . op(B), B stored (k, n) or, transposed, (n, k).
+void sgemm(benchmark::State& state, int64_t m, int64_t k, int64_t n, bool trans_b) {
   TIMBRE_REQUIRE_GPU(state);
 #ifdef TIMBRE_WITH_CUDA_KERNELS
-  const int64_t n = state.range(0);
-  DeviceFloats a(n * n), b(n * n), c(n * n);
-  time_gpu(state, 2.0 * n * n * n, 0, [&] {
-    kernels::cuda::gemm<float>(false, false, n, n, n, 1.0f, a.get(), n, b.get(), n, 0.0f, c.get(), n);
+  DeviceFloats a(m * k), b(k * n), c(m * n);
+  time_gpu(state, 2.0 * m * n * k, 0, [&] {
+    kernels::cuda::gemm<float>(false, trans_b, m, n, k, 1.0f, a.get(), k, b.get(), trans_b ? k : n, 0.0f, c.get(), n);
   });
 #endif
 }
-BENCHMARK(BM_cuda_sgemm)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-void BM_cublas_sgemm(benchmark::State& state) {
+// The same product through cuBLAS, which is column-major: C^T (n, m) = op(B)^T . A^T.
+void cublas_sgemm(benchmark::State& state, int64_t m, int64_t k, int64_t n, bool trans_b) {
   TIMBRE_REQUIRE_GPU(state);
 #if defined(TIMBRE_WITH_CUDA_KERNELS) && defined(TIMBRE_BENCH_CUBLAS)
-  const int n = static_cast<int>(state.range(0));
-  DeviceFloats a(int64_t{n} * n), b(int64_t{n} * n), c(int64_t{n} * n);
+  DeviceFloats a(m * k), b(k * n), c(m * n);
   cublasHandle_t handle;
   cublasCreate(&handle);
   const float one = 1.0f, zero = 0.0f;
-  // Row-major C = A.B is column-major C^T = B^T.A^T.
-  time_gpu(state, 2.0 * n * n * n, 0, [&] {
-    cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, b.get(), n, a.get(), n, &zero, c.get(), n);
+  const int mi = static_cast<int>(m), ki = static_cast<int>(k), ni = static_cast<int>(n);
+  time_gpu(state, 2.0 * m * n * k, 0, [&] {
+    cublasSgemm(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, ni, mi, ki, &one, b.get(), trans_b ? ki : ni,
+                a.get(), ki, &zero, c.get(), ni);
   });
   cublasDestroy(handle);
 #else
   state.SkipWithError("built without cuBLAS");
 #endif
 }
+
+void BM_cuda_sgemm(benchmark::State& state) {
+  sgemm(state, state.range(0), state.range(0), state.range(0), false);
+}
+BENCHMARK(BM_cuda_sgemm)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_cublas_sgemm(benchmark::State& state) {
+  cublas_sgemm(state, state.range(0), state.range(0), state.range(0), false);
+}
 BENCHMARK(BM_cublas_sgemm)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-// A Conv2D of the genre CNN's size: 32 patches of 128x128x16 features, 3x3 "same", 32 filters.
-void BM_cuda_conv2d_forward(benchmark::State& state) {
+void conv2d_forward(benchmark::State& state, const kernels::Conv2dGeometry& g) {
   TIMBRE_REQUIRE_GPU(state);
 #ifdef TIMBRE_WITH_CUDA_KERNELS
-  const kernels::Conv2dGeometry g{32, 128, 128, 16, 128, 128, 32, 3, 3, 1, 1, 1, 1};
   DeviceFloats x(g.batch * g.in_h * g.in_w * g.in_c), w(g.kernel_h * g.kernel_w * g.in_c * g.out_c),
       b(g.out_c), y(g.batch * g.out_h * g.out_w * g.out_c);
-  const double flops = 2.0 * g.batch * g.out_h * g.out_w * g.out_c * g.kernel_h * g.kernel_w * g.in_c;
-  time_gpu(state, flops, 0, [&] { kernels::cuda::conv2d_forward<float>(g, x.get(), w.get(), b.get(), y.get()); });
+  time_gpu(state, 2.0 * bench::conv_macs(g), 0,
+           [&] { kernels::cuda::conv2d_forward<float>(g, x.get(), w.get(), b.get(), y.get()); });
 #endif
 }
-BENCHMARK(BM_cuda_conv2d_forward)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-void BM_cuda_conv2d_backward(benchmark::State& state) {
+// The input and weight gradients (and the bias's): twice the forward's multiply-adds.
+void conv2d_backward(benchmark::State& state, const kernels::Conv2dGeometry& g) {
   TIMBRE_REQUIRE_GPU(state);
 #ifdef TIMBRE_WITH_CUDA_KERNELS
-  const kernels::Conv2dGeometry g{32, 128, 128, 16, 128, 128, 32, 3, 3, 1, 1, 1, 1};
   const int64_t xn = g.batch * g.in_h * g.in_w * g.in_c, wn = g.kernel_h * g.kernel_w * g.in_c * g.out_c;
   DeviceFloats x(xn), w(wn), gy(g.batch * g.out_h * g.out_w * g.out_c), gx(xn), gw(wn), gb(g.out_c);
-  const double flops = 2 * 2.0 * g.batch * g.out_h * g.out_w * g.out_c * g.kernel_h * g.kernel_w * g.in_c;
-  time_gpu(state, flops, 0, [&] {
+  time_gpu(state, 4.0 * bench::conv_macs(g), 0, [&] {
     kernels::cuda::conv2d_backward<float>(g, x.get(), w.get(), gy.get(), gx.get(), gw.get(), gb.get());
   });
 #endif
 }
+
+// A Conv2D of the genre CNN's size: 32 patches of 128x128x16 features, 3x3 "same", 32 filters.
+constexpr kernels::Conv2dGeometry kGenreCnnConv{32, 128, 128, 16, 128, 128, 32, 3, 3, 1, 1, 1, 1};
+
+void BM_cuda_conv2d_forward(benchmark::State& state) { conv2d_forward(state, kGenreCnnConv); }
+BENCHMARK(BM_cuda_conv2d_forward)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_cuda_conv2d_backward(benchmark::State& state) { conv2d_backward(state, kGenreCnnConv); }
 BENCHMARK(BM_cuda_conv2d_backward)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// An LSTM layer of a seed model on CUDA tensors, through autograd as training runs it: the
+// forward alone (no graph), or forward and backward (three times the forward's GEMM work).
+void lstm_layer(benchmark::State& state, const bench::LstmShape& s, bool with_backward) {
+  TIMBRE_REQUIRE_GPU(state);
+#ifdef TIMBRE_WITH_CUDA_KERNELS
+  manual_seed(7);
+  nn::ModulePtr layer = s.bidirectional ? nn::make_module(nn::Bidirectional(nn::LSTM(s.units, true)))
+                                        : nn::make_module(nn::LSTM(s.units, true));
+  layer->build({s.steps, s.features});
+  layer->to(Device::cuda());
+  Tensor x = bench::uniform({bench::kSeedBatch, s.steps, s.features}, 3).to(Device::cuda());
+  if (with_backward) x.set_requires_grad();
+  const Tensor upstream =
+      bench::uniform({bench::kSeedBatch, s.steps, (s.bidirectional ? 2 : 1) * s.units}, 4).to(Device::cuda());
+  const double flops = bench::lstm_forward_flops(bench::kSeedBatch, s.steps, s.features, s.units, s.bidirectional);
+  time_gpu(state, flops * (with_backward ? 3 : 1), 0, [&] {
+    if (with_backward) {
+      (*layer)(x).backward(upstream);
+    } else {
+      NoGrad inference;
+      (*layer)(x);
+    }
+  });
+#endif
+}
+
+// Registers a benchmark timed by time_gpu's CUDA events.
+template <class Fn>
+void add_gpu(const std::string& name, Fn fn) {
+  benchmark::RegisterBenchmark(name.c_str(), fn)->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+const bool seed_shapes_registered = [] {
+  for (const bench::GemmShape& s : bench::lstm_step_gemms) {
+    add_gpu(std::string("BM_cuda_sgemm/") + s.label, [s](benchmark::State& st) { sgemm(st, s.m, s.k, s.n, s.trans_b); });
+    add_gpu(std::string("BM_cublas_sgemm/") + s.label,
+            [s](benchmark::State& st) { cublas_sgemm(st, s.m, s.k, s.n, s.trans_b); });
+  }
+  for (const bench::ConvShape& s : bench::seed_convs) {
+    add_gpu(std::string("BM_cuda_conv2d_fwd/") + s.label, [s](benchmark::State& st) { conv2d_forward(st, bench::geometry(s)); });
+    add_gpu(std::string("BM_cuda_conv2d_bwd/") + s.label, [s](benchmark::State& st) { conv2d_backward(st, bench::geometry(s)); });
+  }
+  for (const bench::LstmShape& s : bench::seed_lstms) {
+    add_gpu(std::string("BM_cuda_lstm_fwd/") + s.label, [s](benchmark::State& st) { lstm_layer(st, s, false); });
+    add_gpu(std::string("BM_cuda_lstm_fwdbwd/") + s.label, [s](benchmark::State& st) { lstm_layer(st, s, true); });
+  }
+  return true;
+}();
 
 void BM_cuda_batchnorm_forward_train(benchmark::State& state) {
   TIMBRE_REQUIRE_GPU(state);

@@ -6,9 +6,8 @@
 // Threads: OMP_NUM_THREADS.
 #include "bench_common.h"
 
-#include <vector>
-
 #include "kernels/dispatch.h"
+#include "seed_shapes.h"
 
 using namespace timbre;
 using bench::set_gflops;
@@ -50,26 +49,22 @@ void BM_lstm(benchmark::State& state) {
   };
   step();  // warm-up: buffers of this shape
   for (auto _ : state) step();
-  const double forward = 2.0 * static_cast<double>(batch * steps * 4 * units * (features + units));
-  set_gflops(state, forward * (bidirectional ? 2 : 1) * (with_backward ? 3 : 1));
+  set_gflops(state, bench::lstm_forward_flops(batch, steps, features, units, bidirectional) * (with_backward ? 3 : 1));
 }
 
 void sgemm_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "k", "n", "trans_b"});
-  b->Args({128, 128, 512, 0});  // per-step forward: h (N, u) . recurrent_kernel (u, 4u)
-  b->Args({128, 512, 128, 1});  // per-step backward: dz (N, 4u) . recurrent_kernel^T
+  for (const bench::GemmShape& s : bench::lstm_step_gemms) b->Args({s.m, s.k, s.n, s.trans_b});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
 void lstm_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"N", "T", "F", "u", "bidi", "bwd"});
-  const std::vector<std::vector<int64_t>> shapes{
-      {128, 100, 24, 128}, {128, 100, 256, 32},  // P2's two BiLSTMs
-      {128, 324, 6, 128},  {128, 324, 128, 32},  // P1.2's two LSTMs
-  };
-  for (const auto& s : shapes)
+  // Each seed shape both ways, whichever the seed uses.
+  for (const bench::LstmShape& s : bench::seed_lstms)
     for (int64_t bidirectional : {0, 1})
-      for (int64_t with_backward : {0, 1}) b->Args({s[0], s[1], s[2], s[3], bidirectional, with_backward});
+      for (int64_t with_backward : {0, 1})
+        b->Args({bench::kSeedBatch, s.steps, s.features, s.units, bidirectional, with_backward});
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 

@@ -11,9 +11,12 @@ jobs="$(nproc)"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TIMBRE_CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
-# The sanitizer build's tests and every fuzzer for FUZZ_SECONDS (60) each (docs/reliability.md),
-# then the main suite, so that the run ends with ctest's summary.
+# The sanitizer build's tests, every fuzzer for FUZZ_SECONDS (60) each (docs/reliability.md) and
+# the device kit's dry run, then the main suite, so that the run ends with ctest's summary.
 bash scripts/test-sanitizers.sh
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
+# The device kit's dry run (docs/cuda.md, "The device kit"): its own CUDA build in build-device,
+# only the kit's programs; skipped without nvcc.
+bash scripts/device/dry-run.sh
 cd "$build"
 ctest --output-on-failure -j "$jobs" --timeout 900

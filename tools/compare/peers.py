@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Times one seed model in PyTorch or Keras 3 (tensorflow backend) on random data, batch 128:
 training steps (forward, loss, backward, the seed's optimizer) and inference passes, samples/s.
-One framework and model per process (run by compare.py). Prints one JSON line.
+One framework and model per process (run by compare.py and scripts/device/check.sh). Prints one JSON line.
 
   python peers.py --framework torch|keras --model parallel_cnn|cnn_lstm|cnn_bilstm --threads N
+                  [--device cpu|cuda] [--tf32 on|off]
+
+--device cuda (PyTorch only) times on the GPU with cudnn.benchmark on, waiting for the GPU before
+and after each timed run; --tf32 on lets its matrix products and convolutions use TF32 (default off:
+float32 throughout, as timbre's kernels).
 """
 import argparse
 import json
@@ -14,19 +19,22 @@ import time
 BATCH = 128
 
 
-def time_steps(step, warmup, steps, repeats):
+def time_steps(step, warmup, steps, repeats, sync):
+    """sync() waits for queued GPU work, so each timed run holds exactly its own steps."""
     for _ in range(warmup):
         step()
     rates = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         for _ in range(steps):
             step()
+        sync()
         rates.append(BATCH * steps / (time.perf_counter() - start))
     return statistics.median(rates), rates
 
 
-def torch_model(name):
+def torch_model(name, device):
     import torch
     from torch import nn
 
@@ -68,10 +76,11 @@ def torch_model(name):
             return self.head(last)
 
     model = {"parallel_cnn": ParallelCnn, "cnn_lstm": lambda: Recurrent(False), "cnn_bilstm": lambda: Recurrent(True)}[name]()
+    model.to(device)
     optimizer = (torch.optim.Adam(model.parameters(), 1e-3, eps=1e-7) if name == "cnn_bilstm"
                  else torch.optim.SGD(model.parameters(), 0.01, momentum=0.9))
-    x = torch.rand(BATCH, 1, 80, 80) * -80
-    y = torch.arange(BATCH) % 8
+    x = (torch.rand(BATCH, 1, 80, 80) * -80).to(device)
+    y = (torch.arange(BATCH) % 8).to(device)
     loss_fn = nn.CrossEntropyLoss()
 
     def train():
@@ -122,6 +131,20 @@ def keras_model(name):
         f"keras {keras.__version__} / tf {tf.__version__}"
 
 
+def no_wait():
+    """The CPU frameworks return when the work is done."""
+
+
+def use_cuda(torch, tf32, parser):
+    """Sets up PyTorch on the GPU; returns the function that waits for it."""
+    if not torch.cuda.is_available():
+        parser.error(f"--device cuda: PyTorch {torch.__version__} sees no usable GPU")
+    torch.backends.cudnn.benchmark = True  # the fastest algorithm per shape, picked in the warm-up steps
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    return torch.cuda.synchronize
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--framework", choices=["torch", "keras"], required=True)
@@ -129,13 +152,22 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--tf32", choices=["on", "off"], default="off", help="TF32 math on the GPU (--device cuda)")
     args = parser.parse_args()
+    if args.device == "cuda" and args.framework != "torch":
+        parser.error("--device cuda: only with --framework torch")
+    if args.tf32 == "on" and args.device != "cuda":
+        parser.error("--tf32 on: only with --device cuda")
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    sync = no_wait
     if args.framework == "torch":
         import torch
         torch.set_num_threads(args.threads)
         torch.manual_seed(0)
-        train, infer, version = torch_model(args.model)
+        if args.device == "cuda":
+            sync = use_cuda(torch, args.tf32 == "on", parser)
+        train, infer, version = torch_model(args.model, args.device)
     else:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import tensorflow as tf
@@ -143,9 +175,10 @@ def main():
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
         tf.random.set_seed(0)
         train, infer, version = keras_model(args.model)
-    train_rate, train_all = time_steps(train, 3, args.steps, args.repeats)
-    infer_rate, infer_all = time_steps(infer, 3, args.steps, args.repeats)
+    train_rate, train_all = time_steps(train, 3, args.steps, args.repeats, sync)
+    infer_rate, infer_all = time_steps(infer, 3, args.steps, args.repeats, sync)
     print(json.dumps({"framework": args.framework, "version": version, "model": args.model, "threads": args.threads,
+                      "device": args.device, "tf32": args.tf32,
                       "train_samples_per_s": train_rate, "infer_samples_per_s": infer_rate,
                       "train_repeats": train_all, "infer_repeats": infer_all}))
 
