@@ -299,7 +299,7 @@ TEST_CASE("P1.1 with the seed's SGD learns the synthetic set because the trainer
   fs::remove_all(dir);
 }
 
-TEST_CASE("--export-patches writes the patches and each song's fold instead of training", "[train][export]") {
+TEST_CASE("a trainer with --export-patches writes the patches and each song's fold instead of training", "[train][export]") {
   const fs::path dir = fresh_dir("export");
   const std::vector<std::string> args{"parallel_cnn", "--synthetic-songs", "3", "--genres", "metal,techno",
                                       "--folds", "3", "--export-patches", dir.string(), "--out", (dir / "run").string()};
