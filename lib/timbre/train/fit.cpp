@@ -47,10 +47,6 @@ int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) 
   return correct;
 }
 
-}  // namespace
-
-namespace {
-
 struct EpochTotals {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
@@ -186,13 +182,13 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
                           result.validation.confusion, validation.class_names);
   };
 
+  const bool augmenting = options.augmentation.any();
   for (int64_t epoch = start_epoch + 1; epoch <= options.epochs && !control.stop; ++epoch) {
     for (const auto& callback : options.callbacks) callback->on_epoch_begin(epoch, control);
     model.set_training(true);
     std::vector<int64_t> order = data::shuffled_indices(train.size(), shuffle_rng);
     if (sampler) order = sampler->shard(order);
     // Drawn only when augmenting, so that a run without augmentation shuffles as it always did.
-    const bool augmenting = options.augmentation.any();
     const uint64_t augment_seed =
         augmenting ? shuffle_rng.next_u64() ^ static_cast<uint64_t>(comm ? comm->rank() : 0) : 0;
     data::BatchLoader loader(train, std::move(order), sampler ? sampler->local_batch() : options.batch_size,
@@ -208,7 +204,8 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
              : "");
     EpochTotals totals;
     try {
-      totals = train_epoch(epoch, model, optimizer, loader, progress, parallel ? &*parallel : nullptr, options, stop_note);
+      totals = train_epoch(epoch, model, optimizer, loader, progress, parallel ? &*parallel : nullptr, options,
+                           stop_note);
     } catch (const Error&) {
       if (style == ProgressStyle::bar) log << std::endl;
       throw;
