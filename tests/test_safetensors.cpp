@@ -1,9 +1,11 @@
 // safetensors: round trips (values, shapes, metadata, files) and rejection of malformed files.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "timbre/data/crc32c.h"
 #include "timbre/io/safetensors.h"
 
 using namespace timbre;
@@ -68,9 +70,15 @@ TEST_CASE("safetensors files are written atomically and read back", "[safetensor
 }
 
 TEST_CASE("safetensors matches the reference layout byte for byte", "[safetensors]") {
-  // The reference writer: header {"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} padded to 8 bytes.
+  // The reference writer's layout, header {"__metadata__":{...},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}
+  // padded to 8 bytes, with timbre's checksums (of the tensor's 8 bytes and of the empty metadata) in the metadata.
+  const float data[2] = {1.f, 2.f};
+  char tensor_crc[9], metadata_crc[9];
+  std::snprintf(tensor_crc, sizeof tensor_crc, "%08x", data::crc32c(data, sizeof data));
+  std::snprintf(metadata_crc, sizeof metadata_crc, "%08x", data::crc32c("{}", 2));
   const std::string bytes = io::encode_safetensors({{"x", Tensor::from<float>({2}, {1.f, 2.f})}});
-  const std::string header = R"({"x":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}})";
+  const std::string header = std::string(R"({"__metadata__":{"timbre.crc32c":"{\"__metadata__\":\")") + metadata_crc +
+                             R"(\",\"x\":\")" + tensor_crc + R"(\"}"},"x":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}})";
   const size_t padded = (header.size() + 7) / 8 * 8;
   REQUIRE(bytes.size() == 8 + padded + 8);
   CHECK(bytes.substr(8, header.size()) == header);
@@ -79,6 +87,28 @@ TEST_CASE("safetensors matches the reference layout byte for byte", "[safetensor
   std::memcpy(values, bytes.data() + 8 + padded, 8);
   CHECK(values[0] == 1.f);
   CHECK(values[1] == 2.f);
+}
+
+TEST_CASE("a flipped bit in a tensor or in the metadata fails the checksum, naming what changed",
+          "[safetensors][bad-input]") {
+  const std::string good = io::encode_safetensors(
+      {{"conv/kernel", Tensor::from<float>({4}, {1.f, 2.f, 3.f, 4.f})}, {"dense/bias", Tensor::from<float>({2}, {5.f, 6.f})}},
+      {{"epoch", "12"}});
+  REQUIRE_NOTHROW(io::decode_safetensors(good));
+  // The tensors are stored in name order: conv/kernel's 16 bytes, then dense/bias' 8.
+  std::string flipped = good;
+  flipped[flipped.size() - 3] ^= 0x10;
+  require_rejected(flipped, "tensor \"dense/bias\" fails its CRC-32C checksum");
+  flipped = good;
+  flipped[flipped.size() - 20] ^= 0x01;
+  require_rejected(flipped, "tensor \"conv/kernel\" fails its CRC-32C checksum");
+  flipped = good;
+  flipped[good.find("\"12\"") + 2] = '3';  // epoch 13: still valid JSON, a different value
+  require_rejected(flipped, "metadata fails the CRC-32C checksum");
+  // A file of another writer, without checksums, is read as it is.
+  const std::string plain = raw_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4);
+  CHECK(io::decode_safetensors(plain).tensors.at("x").to_vector<float>() == std::vector<float>{0.f});
+  CHECK_THROWS_WITH(io::encode_safetensors({}, {{"timbre.crc32c", "x"}}), Catch::Contains("reserved"));
 }
 
 TEST_CASE("safetensors rejects truncated files and bad header lengths", "[safetensors][bad-input]") {

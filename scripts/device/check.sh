@@ -140,7 +140,7 @@ step_bench_models() {
 train_p2() {
   local run=$1 device=$2 songs=$3 epochs=$4 batch=$5
   "$kit/bin/cnn_bilstm" --device "$device" --synthetic-songs "$songs" --epochs "$epochs" --batch-size "$batch" \
-    --seed 1 --threads "$(nproc)" --progress lines --out "$work/$run"
+    --seed 1 --threads "$(nproc)" --progress lines --overwrite --out "$work/$run"
   cp "$work/$run/history.json" "$results/${run}_history.json"
 }
 

@@ -91,7 +91,7 @@ def run(cmd, env=None):
 
 def timbre_folds(trainer, args, seed, flags, out):
     run([trainer, "--data", args.data, "--folds", str(args.folds), "--seed", str(seed), "--epochs",
-         str(args.epochs), "--threads", str(args.threads), "--progress", "quiet", "--out", str(out)] + flags)
+         str(args.epochs), "--threads", str(args.threads), "--progress", "quiet", "--overwrite", "--out", str(out)] + flags)
     folds = json.loads((out / "folds.json").read_text())["folds"]
     train_acc = []
     for k in range(args.folds):

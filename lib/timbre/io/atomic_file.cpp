@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "timbre/core/error.h"
 
@@ -25,6 +26,15 @@ std::filesystem::path temporary_beside(const std::filesystem::path& path) {
   name += ".";
   name += std::to_string(counter++);
   return path.parent_path() / name;
+}
+
+// Makes the rename of an entry of `parent` durable.
+void sync_directory(const std::filesystem::path& parent) {
+  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 }  // namespace
 
@@ -61,12 +71,26 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
     ::unlink(tmp.c_str());
     fail(where + ": rename failed: " + reason);
   }
-  // Make the rename itself durable.
-  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  sync_directory(parent);
+}
+
+void link_file_atomically(const std::filesystem::path& existing, const std::filesystem::path& path) {
+  const std::filesystem::path parent = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const std::filesystem::path tmp = temporary_beside(parent / path.filename());
+  if (::link(existing.c_str(), tmp.c_str()) != 0) {
+    std::ifstream in(existing, std::ios::binary);
+    check(in.good(), "link " + path.string(), "cannot read ", existing.string());
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    check(!in.bad(), "link " + path.string(), "read error in ", existing.string());
+    write_file_atomically(path, bytes);
+    return;
   }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string reason = errno_text();
+    ::unlink(tmp.c_str());
+    fail("link " + path.string() + ": rename failed: " + reason);
+  }
+  sync_directory(parent);
 }
 
 }  // namespace timbre::io

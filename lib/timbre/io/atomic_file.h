@@ -12,4 +12,8 @@ namespace timbre::io {
 // Throws timbre::Error naming the path when any step fails (the temporary is removed).
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
+// Makes `path` a hard link to the complete file `existing` (same directory), atomically: a reader sees the old
+// `path` or the new one. Where the file system has no hard links, `path` becomes an atomic copy.
+void link_file_atomically(const std::filesystem::path& existing, const std::filesystem::path& path);
+
 }  // namespace timbre::io

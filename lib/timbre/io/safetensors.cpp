@@ -1,12 +1,14 @@
 #include "timbre/io/safetensors.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "timbre/data/crc32c.h"
 #include "timbre/io/atomic_file.h"
 
 namespace timbre::io {
@@ -17,6 +19,43 @@ using nlohmann::json;
 constexpr uint64_t max_header_bytes = 100'000'000;  // the format's own limit
 
 const char* dtype_tag(DType t) { return t == DType::f32 ? "F32" : "F64"; }
+
+// The metadata entry holding a CRC-32C per tensor, and one of the other metadata under "__metadata__".
+const std::string checksums_key = "timbre.crc32c";
+
+std::string crc_text(const void* data, size_t size) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", data::crc32c(data, size));
+  return text;
+}
+
+std::string metadata_crc(const Metadata& metadata) {
+  const std::string text = json(metadata).dump();
+  return crc_text(text.data(), text.size());
+}
+
+// Verifies `file`'s tensors and metadata against the checksums entry, when it has one, and removes that entry.
+void verify_checksums(SafetensorsFile& file, const std::string& where) {
+  auto it = file.metadata.find(checksums_key);
+  if (it == file.metadata.end()) return;  // written before checksums, or by another writer
+  json sums;
+  try {
+    sums = json::parse(it->second);
+  } catch (const json::exception&) {
+    fail(where + ": metadata \"" + checksums_key + "\" is not valid JSON (the file is corrupt)");
+  }
+  file.metadata.erase(it);
+  auto stored = [&](const std::string& name) {
+    check(sums.is_object() && sums.contains(name) && sums[name].is_string(), where, "has no checksum for \"", name,
+          "\" (the file is corrupt)");
+    return sums[name].get<std::string>();
+  };
+  check(stored("__metadata__") == metadata_crc(file.metadata), where,
+        "its metadata fails the CRC-32C checksum (the file is corrupt)");
+  for (const auto& [name, t] : file.tensors)
+    check(stored(name) == crc_text(t.raw_data(), t.bytes()), where, "tensor \"", name,
+          "\" fails its CRC-32C checksum (the file is corrupt: its bytes changed after it was written)");
+}
 
 struct Entry {
   std::string name;
@@ -71,16 +110,23 @@ Entry parse_entry(const std::string& name, const json& spec, uint64_t data_bytes
 }  // namespace
 
 std::string encode_safetensors(const TensorMap& tensors, const Metadata& metadata) {
+  check(!metadata.contains(checksums_key), "encode_safetensors", "metadata \"", checksums_key, "\" is reserved");
   json header = json::object();
+  json sums = {{"__metadata__", metadata_crc(metadata)}};
+  std::vector<Tensor> host;
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     check(name != "__metadata__", "encode_safetensors", "\"__metadata__\" is reserved and cannot name a tensor");
     check(t.defined(), "encode_safetensors", "tensor \"", name, "\" is undefined");
+    host.push_back(t.device().is_cpu() ? t : t.to(Device::cpu()));
     const uint64_t bytes = t.bytes();
     header[name] = {{"dtype", dtype_tag(t.dtype())}, {"shape", t.shape().dims()}, {"data_offsets", {offset, offset + bytes}}};
+    sums[name] = crc_text(host.back().raw_data(), bytes);
     offset += bytes;
   }
-  if (!metadata.empty()) header["__metadata__"] = metadata;
+  Metadata with_checksums = metadata;
+  with_checksums[checksums_key] = sums.dump();
+  header["__metadata__"] = with_checksums;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned, as the reference writer does
 
@@ -88,10 +134,7 @@ std::string encode_safetensors(const TensorMap& tensors, const Metadata& metadat
   out.reserve(8 + text.size() + offset);
   append_u64_le(out, text.size());
   out += text;
-  for (const auto& [name, t] : tensors) {
-    const Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
-    out.append(static_cast<const char*>(host.raw_data()), host.bytes());
-  }
+  for (const Tensor& t : host) out.append(static_cast<const char*>(t.raw_data()), t.bytes());
   return out;
 }
 
@@ -147,6 +190,7 @@ SafetensorsFile decode_safetensors(std::string_view bytes, const std::string& so
     if (e.end > e.begin) std::memcpy(t.raw_data(), data + e.begin, e.end - e.begin);
     file.tensors.emplace(e.name, std::move(t));
   }
+  verify_checksums(file, where);
   return file;
 }
 

@@ -4,6 +4,9 @@
 // tensors' bytes, which the offsets (relative to the data start) tile exactly.
 // timbre reads and writes F32 and F64 tensors; every other dtype, and every
 // inconsistent header, is rejected with a timbre::Error naming the file.
+// timbre's files carry a CRC-32C of every tensor and of the other metadata in
+// the metadata entry "timbre.crc32c"; a file that has it is verified on
+// reading (a mismatch names the tensor), and the entry is not returned.
 #pragma once
 
 #include <filesystem>

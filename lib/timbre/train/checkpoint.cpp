@@ -37,6 +37,38 @@ data::FeatureOptions features_from_json(const std::string& text, const std::stri
   return f;
 }
 
+std::string fingerprint_differences(const std::string& stored, const std::string& current) {
+  const nlohmann::json a = nlohmann::json::parse(stored.empty() ? "{}" : stored, nullptr, false);
+  const nlohmann::json b = nlohmann::json::parse(current, nullptr, false);
+  check(a.is_object() && b.is_object(), "fingerprint_differences", "expected two JSON objects, got ", stored, " and ",
+        current);
+  auto shown = [](const nlohmann::json& j, const std::string& key) {
+    std::string text = j.contains(key) ? j.at(key).dump() : "(none)";
+    return text.size() > 100 ? text.substr(0, 97) + "..." : text;
+  };
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a.items()) keys.insert(key);
+  for (const auto& [key, value] : b.items()) keys.insert(key);
+  std::string out;
+  for (const std::string& key : keys)
+    if (!a.contains(key) || !b.contains(key) || a.at(key) != b.at(key))
+      out += (out.empty() ? "" : "; ") + key + ": " + shown(a, key) + " in the checkpoint, " + shown(b, key) + " now";
+  return out;
+}
+
+std::string check_resumable(const CheckpointInfo& info, const std::string& current, bool anyway,
+                            const std::string& source) {
+  if (info.fingerprint.empty()) return info.resume_overrides;  // written before fingerprints: nothing to compare
+  const std::string differences = fingerprint_differences(info.fingerprint, current);
+  if (differences.empty()) return info.resume_overrides;
+  check(anyway, "fit", "cannot resume: ", source, " belongs to another run (", differences,
+        "); give that run's settings, another --out, or --resume-anyway to continue it regardless");
+  nlohmann::json overrides = nlohmann::json::parse(info.resume_overrides, nullptr, false);
+  if (!overrides.is_array()) overrides = nlohmann::json::array();
+  overrides.push_back({{"after_epoch", info.epoch}, {"differences", differences}});
+  return overrides.dump();
+}
+
 void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,
                      const CheckpointInfo& info) {
   io::TensorMap tensors;
@@ -62,6 +94,8 @@ void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim
   meta["config"] = info.config;
   meta["input_normalization"] = info.normalize;
   meta["features"] = features_to_json(info.features);
+  meta["fingerprint"] = info.fingerprint;
+  meta["resume_overrides"] = info.resume_overrides;
   io::save_safetensors(path, tensors, meta);
 }
 
@@ -94,6 +128,8 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
     // Checkpoints written before the feature flags cut the seed's patches.
     info.features =
         meta.contains("features") ? features_from_json(meta.at("features"), where) : data::FeatureOptions::seed();
+    if (meta.contains("fingerprint")) info.fingerprint = meta.at("fingerprint");
+    if (meta.contains("resume_overrides")) info.resume_overrides = meta.at("resume_overrides");
   } catch (const nlohmann::json::exception& e) {
     fail(where + ": malformed metadata: " + e.what());
   } catch (const std::logic_error& e) {  // std::stoll

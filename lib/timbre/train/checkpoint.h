@@ -34,7 +34,18 @@ struct CheckpointInfo {
   std::string config;                    // the run's settings as JSON
   std::string normalize;                 // the model's input Normalization: "band", "global" or "none"
   data::FeatureOptions features;         // how the training audio became patches; predict cuts files alike
+  // The run's identity as a JSON object (data source and song lists, split, seed, features, model, recipe);
+  // empty in checkpoints written before fingerprints.
+  std::string fingerprint;
+  std::string resume_overrides = "[]";   // JSON: each --resume-anyway, {after_epoch, differences}
 };
+
+// The keys whose values differ between two fingerprints, as "key: A in the checkpoint, B now; ...".
+std::string fingerprint_differences(const std::string& stored, const std::string& current);
+// Whether a run with fingerprint `current` may continue `info`: throws timbre::Error saying what differs
+// unless `anyway`; returns the resume_overrides to record from now on (info's, plus this override if any).
+std::string check_resumable(const CheckpointInfo& info, const std::string& current, bool anyway,
+                            const std::string& source);
 
 // The feature options a trainer's flags change, as JSON: patches_per_clip, patch_hop, short_clips ("pad" or
 // "skip"), min_clip_seconds. Parsing starts from the defaults; throws timbre::Error for a malformed text.

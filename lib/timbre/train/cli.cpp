@@ -7,10 +7,13 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "timbre/core/parallel.h"
 #include "timbre/core/random.h"
+#include "timbre/data/cache.h"
 #include "timbre/data/gtzan.h"
 #include "timbre/data/npy.h"
 #include "timbre/data/split.h"
@@ -21,6 +24,8 @@
 #include "timbre/train/callbacks.h"
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/fit.h"
+#include "timbre/train/run_dir.h"
+#include "timbre/train/stop_signal.h"
 
 namespace timbre::train {
 
@@ -44,6 +49,8 @@ struct Settings {
   std::string device = "auto";
   std::string out;
   bool resume = false;
+  bool resume_anyway = false;  // resume although the run's fingerprint differs
+  bool overwrite = false;
   std::vector<std::string> genres;
   std::vector<std::string> split = {"song"};
   double validation_fraction = 0.2;
@@ -396,7 +403,13 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
                                  "evaluation.json, per_class.csv, last.safetensors, best.safetensors (with --folds, "
                                  "one fold-K folder each and folds.json)")
       ->capture_default_str();
-  app.add_flag("--resume", s.resume, "continue from <out>/last.safetensors up to --epochs");
+  auto* resume_opt = app.add_flag("--resume", s.resume, "continue from <out>/last.safetensors up to --epochs");
+  app.add_flag("--resume-anyway", s.resume_anyway,
+               "--resume although the data, split, seed, features, model or recipe differ from the run's (the "
+               "differences are printed and recorded in its checkpoints)");
+  app.add_flag("--overwrite", s.overwrite, "replace the run that --out holds (without it a new run refuses to start "
+                                          "there)")
+      ->excludes(resume_opt);
   app.add_option("--genres", s.genres, "comma-separated genres to use (default: the data's own; the seed used 8)")
       ->delimiter(',');
   app.add_option("--split", s.split,
@@ -476,6 +489,32 @@ void check_settings(const Settings& s) {
   check(!s.restore_best_weights || s.early_stopping > 0, "--restore-best-weights", "needs --early-stopping");
 }
 
+// The sorted names of the songs that `set`'s patches come from, and its patch count, as one hash (hex).
+std::string song_list_hash(const data::PatchDataset& set) {
+  std::set<std::string> names;
+  for (const int32_t song : set.songs)
+    if (song >= 0) names.insert(set.song_names[static_cast<size_t>(song)]);
+  std::string text = std::to_string(set.size());
+  for (const std::string& name : names) text += "\n" + name;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(data::hash_bytes(text.data(), text.size())));
+  return hex;
+}
+
+// What makes a run the same run: a resume with another fingerprint would mix two runs (checkpoint.h).
+std::string run_fingerprint(const models::SeedModel& spec, const Settings& s, const Datasets& d) {
+  return nlohmann::json{{"model", spec.name},
+                        {"data", d.source},
+                        {"training_songs", song_list_hash(d.train)},
+                        {"validation_songs", song_list_hash(d.validation)},
+                        {"split", d.split_note},
+                        {"seed", s.seed},
+                        {"features", nlohmann::json::parse(features_to_json(feature_options(s)))},
+                        {"normalize", s.normalize},
+                        {"recipe", recipe_line(s)}}
+      .dump();
+}
+
 // One model trained on one split; its validation after the last epoch.
 Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Datasets& d, Device device,
                      dist::Communicator& comm, const std::string& out_dir, std::ostream& out) {
@@ -511,7 +550,10 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   options.seed = s.seed;
   options.device = device;
   options.out_dir = out_dir;
-  options.resume = s.resume;
+  // A cross-validation stopped in fold k has no checkpoints in the later folds yet: those start afresh.
+  options.resume = s.resume && std::filesystem::exists(std::filesystem::path(out_dir) / "last.safetensors");
+  options.resume_anyway = s.resume_anyway;
+  options.fingerprint = run_fingerprint(spec, s, d);
   options.model_name = spec.name;
   options.model_title = spec.title;
   options.optimizer_name = models::optimizer_name(spec.optimizer);
@@ -525,6 +567,7 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   optimizer->set_weight_decay(s.weight_decay);
   optimizer->set_global_clipnorm(s.global_clipnorm);
   if (comm.world_size() > 1) options.communicator = &comm;
+  install_stop_handlers();  // from now on Ctrl-C keeps what was trained (before, it ends the process as usual)
   const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
 
   const Evaluation final_eval =
@@ -637,9 +680,8 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
       s.epochs = synthetic_default_epochs;
     recipe_defaults(s, app);
     check_settings(s);
-    const std::filesystem::path first_run = std::filesystem::path(s.out) / (s.folds > 0 ? "fold-1" : "");
-    check(!s.resume || std::filesystem::exists(first_run / "last.safetensors"), "--resume",
-          "cannot resume: ", (first_run / "last.safetensors").string(), " does not exist");
+    s.resume = s.resume || s.resume_anyway;
+    check(!s.resume_anyway || !s.overwrite, "--overwrite", "excludes --resume-anyway");
     if (s.threads > 0) set_num_threads(s.threads);
     Device device = parse_device(s.device);
     // One GPU per rank on each machine.
@@ -648,6 +690,16 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     comm = dist::init(dist::Backend::automatic, device);
     std::ostream quiet(nullptr);  // the other ranks print nothing
     std::ostream& out = comm->is_root() ? std::cout : quiet;
+    // Claimed before any data is loaded, by the rank that writes.
+    std::optional<RunDirectory> run;
+    if (comm->is_root() && s.export_patches.empty()) {
+      run.emplace(s.out, s.resume ? RunStart::resume : s.overwrite ? RunStart::overwrite : RunStart::fresh);
+      for (const std::string& file : run->removed_temporaries())
+        out << "removed " << file << ", left by a run that was killed while writing it\n";
+      const std::filesystem::path first_run = std::filesystem::path(s.out) / (s.folds > 0 ? "fold-1" : "");
+      check(!s.resume || std::filesystem::exists(first_run / "last.safetensors"), "--resume", "cannot resume: ",
+            (first_run / "last.safetensors").string(), " does not exist");
+    }
 
     if (!s.train_tfdata.empty()) {
       train_one(spec, s, load_tfdata(s), device, *comm, s.out, out);
@@ -670,6 +722,11 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     comm.reset();
     dist::finalize();
     return 0;
+  } catch (const Interrupted& stop) {  // every rank stopped after the same batch
+    if (comm && comm->is_root()) std::cerr << spec.name << ": " << stop.what() << std::endl;
+    comm.reset();
+    dist::finalize();
+    return stop.exit_status();
   } catch (const std::exception& e) {  // timbre::Error above all; also I/O and allocation failures
     const bool several = comm && comm->world_size() > 1;
     std::cerr << spec.name << (several ? " (rank " + std::to_string(comm->rank()) + ")" : std::string())

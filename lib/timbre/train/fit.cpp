@@ -1,5 +1,6 @@
 #include "timbre/train/fit.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,10 +13,12 @@
 #include "timbre/data/batcher.h"
 #include "timbre/dist/data_parallel.h"
 #include "timbre/dist/sampler.h"
+#include "timbre/io/atomic_file.h"
 #include "timbre/ops/loss.h"
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/plot.h"
 #include "timbre/train/progress.h"
+#include "timbre/train/stop_signal.h"
 
 namespace timbre::train {
 
@@ -36,6 +39,20 @@ std::string epoch_line(const EpochRecord& r, int64_t epochs, bool has_songs) {
   return line;
 }
 
+// What a stopped run kept, and how to continue it.
+std::string stopped_note(int signal, int64_t epoch, int64_t batches_done, int64_t batches, const FitResult& result,
+                         const std::filesystem::path* out_dir) {
+  std::string note = std::string("stopped by ") + (signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "a signal") +
+                     " after batch " + std::to_string(batches_done) + " of " + std::to_string(batches) + " of epoch " +
+                     std::to_string(epoch) + "; that partial epoch is dropped. ";
+  if (!out_dir || result.history.empty())
+    return note + "No epoch had completed, so no checkpoint was kept" +
+           (out_dir ? "; start again with --overwrite." : ".");
+  return note + "Kept " + (*out_dir / "last.safetensors").string() + " (epoch " + std::to_string(epoch - 1) +
+         ")" + (result.best_epoch > 0 ? " and best.safetensors (epoch " + std::to_string(result.best_epoch) + ")" : "") +
+         "; --resume continues from epoch " + std::to_string(epoch) + ".";
+}
+
 int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) {
   const std::vector<float> z = logits.to_vector<float>();
   const int64_t classes = logits.dim(1);
@@ -50,10 +67,46 @@ int64_t count_correct(const Tensor& logits, const std::vector<int32_t>& labels) 
 struct EpochTotals {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
+  int stop_signal = 0;      // set when a stop was asked for (stop_signal.h): the epoch is incomplete
+  int64_t batches_done = 0;
 };
 
+// The training loss of a batch, and whether any rank was asked to stop, agreed by all ranks.
+std::pair<double, int> agree(double loss, dist::Communicator* comm) {
+  const int signal = stop_requested();
+  if (!comm) return {loss, signal};
+  // One collective for both, so that every rank stops after the same batch.
+  const std::vector<double> v = comm->all_reduce({loss, signal ? 1.0 : 0.0}, dist::ReduceOp::average);
+  return {v[0], v[1] > 0 ? (signal ? signal : SIGINT) : 0};
+}
+
+// Fails when `set` holds a NaN or infinite value, naming up to three of the patches and their songs: damaged
+// input tells itself apart from a diverging loss before any step is taken.
+void check_finite_inputs(const data::PatchDataset& set, const std::string& what) {
+  const Tensor host = set.patches.to(Device::cpu());
+  const float* values = host.data<float>();
+  const int64_t per_patch = set.sample_shape().numel();
+  std::vector<int64_t> bad;
+  int64_t bad_count = 0;
+  for (int64_t p = 0; p < set.size(); ++p)
+    if (!std::all_of(values + p * per_patch, values + (p + 1) * per_patch, [](float v) { return std::isfinite(v); })) {
+      if (bad.size() < 3) bad.push_back(p);
+      ++bad_count;
+    }
+  if (bad.empty()) return;
+  std::string named;
+  for (int64_t p : bad) {
+    const int32_t song = set.songs.empty() ? -1 : set.songs[static_cast<size_t>(p)];
+    named += (named.empty() ? "" : ", ") + ("patch " + std::to_string(p)) +
+             (song >= 0 ? " of \"" + set.song_names[static_cast<size_t>(song)] + "\"" : std::string());
+  }
+  fail("fit: the " + what + " holds NaN or infinite values in " + std::to_string(bad_count) + " patches (" + named +
+       "): the input is damaged, not the training; check those files (a feature cache entry is re-extracted when "
+       "its file changes, or delete the cache)");
+}
+
 // One pass over `loader`'s batches: forward, loss, backward, step. A non-finite loss stops the run with
-// an error that names the batch and ends with `stop_note`.
+// an error that names the batch and ends with `stop_note`; a requested stop ends the pass after a batch.
 EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& optimizer, data::BatchLoader& loader,
                         EpochProgress& progress, dist::DataParallel* parallel, const FitOptions& options,
                         const std::string& stop_note) {
@@ -67,8 +120,9 @@ EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& opti
     const Tensor logits = model(x);
     const Tensor loss = ops::softmax_cross_entropy(logits, targets);
     // Data parallel: the global batch's mean loss on every rank, so a non-finite one stops all ranks alike.
-    const double value = comm ? comm->all_reduce(loss.item<double>(), dist::ReduceOp::average) : loss.item<double>();
+    const auto [value, stop_signal] = agree(loss.item<double>(), comm);
     ++done;
+    // The inputs were checked finite, so this is the training diverging.
     if (!std::isfinite(value))
       fail("fit: the training loss became " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
            std::to_string(epoch) + ", batch " + std::to_string(done) + stop_note + ". Try a lower learning rate.");
@@ -81,6 +135,11 @@ EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& opti
     t.seen += rows;
     progress.update(done, t.seen, t.loss_sum / static_cast<double>(t.seen),
                     static_cast<double>(t.correct) / static_cast<double>(t.seen));
+    t.batches_done = done;
+    if (stop_signal) {
+      t.stop_signal = stop_signal;
+      return t;
+    }
   }
   if (comm) {  // the epoch's totals over all ranks
     const std::vector<double> totals =
@@ -110,6 +169,8 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
         options.epochs, " and ", options.batch_size);
   check(!options.resume || !options.out_dir.empty(), "fit", "resuming needs the output directory");
   options.augmentation.validate();
+  check_finite_inputs(train, "training set");
+  check_finite_inputs(validation, "validation set");
 
   dist::Communicator* comm = options.communicator;
   const bool root = !comm || comm->is_root();  // only rank 0 prints and writes
@@ -127,6 +188,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
   FitResult result;
   double best_accuracy = -1;
   int64_t start_epoch = 0;
+  std::string resume_overrides = "[]";
   if (options.resume) {
     check(std::filesystem::exists(last_path), "fit", "cannot resume: ", last_path.string(), " does not exist");
     const LoadedCheckpoint c = load_checkpoint(last_path);
@@ -134,6 +196,10 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
           c.info.model, "\", this run trains \"", options.model_name, "\"");
     check(c.info.class_names == train.class_names, "fit", "cannot resume: ", last_path.string(),
           " was trained on other classes");
+    resume_overrides = check_resumable(c.info, options.fingerprint, options.resume_anyway, last_path.string());
+    if (resume_overrides != c.info.resume_overrides && style != ProgressStyle::quiet)
+      log << "warning: --resume-anyway: this run differs from the one in " << last_path.string() << ": "
+          << fingerprint_differences(c.info.fingerprint, options.fingerprint) << std::endl;
     restore_model(model, c, last_path.string());
     restore_optimizer(optimizer, c, last_path.string());
     shuffle_rng.set_state(c.info.shuffle_rng);
@@ -169,6 +235,8 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
     info.config = options.config_json;
     info.normalize = options.normalize;
     info.features = options.features;
+    info.fingerprint = options.fingerprint;
+    info.resume_overrides = resume_overrides;
     return info;
   };
 
@@ -210,6 +278,11 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
       if (style == ProgressStyle::bar) log << std::endl;
       throw;
     }
+    if (totals.stop_signal) {
+      if (style == ProgressStyle::bar) log << std::endl;
+      throw Interrupted(totals.stop_signal, stopped_note(totals.stop_signal, epoch, totals.batches_done,
+                                                         loader.batch_count(), result, writing ? &options.out_dir : nullptr));
+    }
     record.seconds = progress.elapsed_seconds();
     record.samples_per_second = record.seconds > 0 ? static_cast<double>(totals.seen) / record.seconds : 0;
     record.loss = totals.loss_sum / static_cast<double>(totals.seen);
@@ -232,8 +305,14 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
 
     if (writing) {
       const CheckpointInfo info = checkpoint_info(epoch);
-      save_checkpoint(last_path, model, &optimizer, info);
-      if (improved) save_checkpoint(best_path, model, &optimizer, info);
+      // Best before last: after a kill at any moment the run has a last checkpoint, and a best one once an
+      // epoch improved (a resume re-trains an epoch whose last was not written, and rewrites its best).
+      if (improved) {
+        save_checkpoint(best_path, model, &optimizer, info);
+        io::link_file_atomically(best_path, last_path);
+      } else {
+        save_checkpoint(last_path, model, &optimizer, info);
+      }
       write_history(options.out_dir, result.history);
       plot_history(options.out_dir, result.history, options.model_title);
       write_evaluation_files("epoch " + std::to_string(epoch));

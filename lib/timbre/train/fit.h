@@ -42,6 +42,10 @@ struct FitOptions {
   std::string model_title; // in plot titles
   std::string optimizer_name;
   std::string config_json = "{}";  // the run's settings, recorded in checkpoints
+  // What makes a run the same run (checkpoint.h, run_fingerprint): a resume with another one is refused
+  // unless resume_anyway, which records the differences in the checkpoints.
+  std::string fingerprint = "{}";
+  bool resume_anyway = false;
   std::string split_note;          // how train and validation were split, in evaluation.json
   std::string normalize = "none";  // the model's input Normalization mode, recorded in checkpoints
   data::FeatureOptions features;   // how the patches were cut from audio, recorded in checkpoints for predict
@@ -63,8 +67,11 @@ struct FitResult {
 };
 
 // Trains `model` (built, on options.device) with `optimizer` (over its trainable
-// parameters). A non-finite training loss stops training with a timbre::Error
+// parameters). Inputs holding NaN or infinity are refused before training, naming
+// their songs; a non-finite training loss stops training with a timbre::Error
 // that names the epoch and batch; the checkpoints then still hold the last good epoch.
+// A stop asked for by a signal (stop_signal.h) ends after the current batch with
+// Interrupted, dropping the partial epoch (a resume repeats it bit-identically).
 FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchDataset& train,
               const data::PatchDataset& validation, const FitOptions& options);
 
