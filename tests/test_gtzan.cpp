@@ -1,6 +1,8 @@
 // GTZAN-style folders: discovery, labels and names, skipping bad files with a
 // warning, the feature cache, and folders that cannot be used.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
 
 #include <filesystem>
 
@@ -131,12 +133,52 @@ TEST_CASE("a damaged cache entry is treated as a miss", "[gtzan][cache]") {
   const FeatureCache cache(dir / "cache", o.features);
   const uint64_t h = hash_file(dir / "data/metal/metal.00001.wav");
   REQUIRE(cache.load(h).has_value());
-  timbre::testing::write_text(cache.entry_path(h), "TMBRPC01 garbage");
-  CHECK_FALSE(cache.load(h).has_value());
-  GtzanReport report;
-  const PatchDataset b = load_gtzan(dir / "data", o, &report);
-  CHECK(report.extracted == 1);
-  CHECK(b.patches.to_vector<float>() == a.patches.to_vector<float>());
+  // A torn entry, then one whose patch bytes changed (its checksum no longer matches): both are misses,
+  // reported as damaged, and extracted again to the same patches.
+  std::string whole;
+  {
+    std::ifstream in(cache.entry_path(h), std::ios::binary);
+    whole.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string flipped = whole;
+  flipped[flipped.size() - 100] ^= 0x04;
+  for (const std::string& damage : {std::string("TMBRPC02 garbage"), flipped}) {
+    timbre::testing::write_text(cache.entry_path(h), damage);
+    bool damaged = false;
+    CHECK_FALSE(cache.load(h, &damaged).has_value());
+    CHECK(damaged);
+    GtzanReport report;
+    const PatchDataset b = load_gtzan(dir / "data", o, &report);
+    CHECK(report.extracted == 1);
+    CHECK(report.cache_repaired == 1);
+    CHECK_THAT(report.summary(), Catch::Contains("1 damaged cache entries extracted again"));
+    CHECK(b.patches.to_vector<float>() == a.patches.to_vector<float>());
+  }
+  bool damaged = false;
+  CHECK(cache.load(h, &damaged).has_value());  // replaced by a good entry
+  CHECK_FALSE(damaged);
+}
+
+TEST_CASE("the feature cache keeps within its size by removing the least recently used entries", "[gtzan][cache]") {
+  ScratchDir dir("gtzan-cache-prune");
+  const FeatureCache cache(dir / "cache", FeatureOptions{});
+  const Tensor patches = Tensor::zeros({2, 80, 80, 1});  // 51,200 bytes an entry
+  const auto now = fs::file_time_type::clock::now();
+  for (uint64_t h = 1; h <= 4; ++h) {
+    cache.store(h, patches);
+    fs::last_write_time(cache.entry_path(h), now - std::chrono::minutes(10 * (5 - h)));  // entry 1 the oldest
+  }
+  timbre::testing::write_text(dir / "cache/x.patches.tmp.99.0", "a killed writer's");
+  fs::last_write_time(dir / "cache/x.patches.tmp.99.0", now - std::chrono::hours(2));
+  REQUIRE(cache.load(1).has_value());  // used now: the most recent
+  const uintmax_t entry = fs::file_size(cache.entry_path(1));
+  CHECK(cache.prune(2 * entry) == 2);
+  CHECK(fs::exists(cache.entry_path(1)));
+  CHECK_FALSE(fs::exists(cache.entry_path(2)));
+  CHECK_FALSE(fs::exists(cache.entry_path(3)));
+  CHECK(fs::exists(cache.entry_path(4)));
+  CHECK_FALSE(fs::exists(dir / "cache/x.patches.tmp.99.0"));
+  CHECK(cache.prune(2 * entry) == 0);
 }
 
 TEST_CASE("unusable GTZAN folders are errors naming the problem", "[gtzan][bad-input]") {

@@ -41,6 +41,7 @@ struct Extracted {
   std::optional<SkippedFile> skipped;
   std::string cache_warning;  // why its features could not be cached (the file is still used)
   bool from_cache = false;
+  bool cache_repaired = false;  // a damaged cache entry was found (and is replaced)
 };
 
 void check_genres(const std::vector<std::string>& genres, const std::string& where) {
@@ -67,11 +68,14 @@ Extracted extract(const SongFile& file, const FeatureExtractor& extractor, const
     uint64_t content_hash = 0;
     if (cache) {
       content_hash = hash_file(file.path);
-      if (std::optional<Tensor> hit = cache->load(content_hash)) {
+      if (std::optional<Tensor> hit = cache->load(content_hash, &r.cache_repaired)) {
         r.patches = *hit;
         r.from_cache = true;
         return r;
       }
+      if (r.cache_repaired)
+        r.cache_warning = "the feature cache entry " + cache->entry_path(content_hash) + " of " + file.path +
+                          " was damaged (torn or failing its checksum); extracting it again";
     }
     r.patches = extractor.from_file(file.path);
     if (cache) {
@@ -112,9 +116,11 @@ PatchDataset load_song_files(const std::vector<SongFile>& files, const std::vect
       continue;
     }
     (results[i].from_cache ? report.cached : report.extracted) += 1;
+    report.cache_repaired += results[i].cache_repaired;
     report.patches += results[i].patches.dim(0);
     clips.push_back({results[i].patches, files[i].label, files[i].song_name});
   }
+  if (cache) report.cache_pruned += cache->prune(options.cache_max_bytes);
   check(!clips.empty(), where, "none of the ", n_files, " audio files could be used (see the warnings above)");
   return stack_clips(clips, genres, where);
 }
@@ -202,6 +208,8 @@ std::string GtzanReport::summary() const {
       }
   }
   if (left_out > 0) s += "; " + std::to_string(left_out) + " list rows left out (other genres or split test)";
+  if (cache_repaired > 0) s += "; " + std::to_string(cache_repaired) + " damaged cache entries extracted again";
+  if (cache_pruned > 0) s += "; " + std::to_string(cache_pruned) + " least recently used cache entries removed";
   return s;
 }
 

@@ -26,6 +26,7 @@ struct GtzanOptions {
   std::vector<std::string> extensions = kAudioExtensions;  // audio files to read (case-insensitive)
   bool use_cache = true;
   std::string cache_dir;  // empty: <root>/.timbre-cache (for a list file: beside it)
+  uintmax_t cache_max_bytes = uintmax_t{4} << 30;  // after loading, least recently used entries beyond this go
 };
 
 struct SkippedFile {
@@ -39,6 +40,8 @@ struct GtzanReport {
   int64_t files = 0;       // audio files found (listed)
   int64_t extracted = 0;   // features computed from audio
   int64_t cached = 0;      // features read from the cache
+  int64_t cache_repaired = 0;  // damaged cache entries, extracted anew
+  int64_t cache_pruned = 0;    // entries removed to keep the cache within its size
   int64_t patches = 0;     // patches of the files used
   std::vector<SkippedFile> skipped;
   int64_t left_out = 0;    // list rows not loaded: other genres than GtzanOptions::genres, or split "test"

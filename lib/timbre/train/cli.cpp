@@ -61,6 +61,7 @@ struct Settings {
   int64_t patch_hop = 0;
   double min_clip_seconds = data::FeatureOptions{}.min_clip_seconds;
   std::string short_clips = "pad";
+  double cache_limit_gb = 4;
   bool split_given = false;  // --split on the command line (else a list file's own split column wins)
   int folds = 0;
   // The training recipe: --recipe sets these, each flag given overrides it (recipe_defaults).
@@ -137,6 +138,7 @@ data::GtzanReport load_audio_set(const Settings& s, LoadedData& d, std::ostream&
   data::GtzanOptions options;
   options.genres = s.genres;
   options.features = feature_options(s);
+  options.cache_max_bytes = static_cast<uintmax_t>(s.cache_limit_gb * double(uintmax_t{1} << 30));
   data::GtzanReport report;
   try {
     if (std::filesystem::is_directory(s.data)) {
@@ -444,6 +446,11 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
                  "clips shorter than their patches (one patch is 80 frames, 1.86 s): pad (with the clip's floor, "
                  "its silence) or skip")
       ->check(CLI::IsMember({"pad", "skip"}))
+      ->capture_default_str();
+  app.add_option("--cache-limit-gb", s.cache_limit_gb,
+                 "size of the feature cache (<data>/.timbre-cache): after loading, the least recently used entries "
+                 "beyond it are removed")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--normalize", s.normalize,
                  "band: put a Normalization layer first that scales each mel band by the training split's mean "
