@@ -133,4 +133,14 @@ void Writer::packed_varints(uint32_t number, const std::vector<uint64_t>& values
   bytes(number, body.str());
 }
 
+void Writer::fixed32(uint32_t number, uint32_t bits) {
+  tag(number, WireType::fixed32);
+  for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+}
+
+void Writer::fixed64(uint32_t number, uint64_t bits) {
+  tag(number, WireType::fixed64);
+  for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+}
+
 }  // namespace timbre::data::proto

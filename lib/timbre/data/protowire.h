@@ -51,6 +51,8 @@ class Writer {
   void varint(uint32_t number, uint64_t value);
   void bytes(uint32_t number, std::string_view payload);
   void packed_varints(uint32_t number, const std::vector<uint64_t>& values);
+  void fixed32(uint32_t number, uint32_t bits);  // float fields: std::bit_cast<uint32_t>(value)
+  void fixed64(uint32_t number, uint64_t bits);  // double fields
   const std::string& str() const { return out_; }
 
  private:

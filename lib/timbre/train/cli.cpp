@@ -26,6 +26,7 @@
 #include "timbre/train/fit.h"
 #include "timbre/train/run_dir.h"
 #include "timbre/train/stop_signal.h"
+#include "timbre/train/tensorboard.h"
 
 namespace timbre::train {
 
@@ -78,6 +79,7 @@ struct Settings {
   bool restore_best_weights = false;
   int64_t reduce_lr_patience = 0;  // 0: off
   double reduce_lr_factor = 0.1;
+  std::string tensorboard;     // a folder for TensorBoard event files; empty: none
   std::string export_patches;  // a folder: write the patches and their split there instead of training
 };
 
@@ -459,6 +461,9 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
       ->check(CLI::IsMember({"band", "global", "none"}))
       ->capture_default_str();
   add_recipe_flags(app, s);
+  app.add_option("--tensorboard", s.tensorboard,
+                 "write TensorBoard logs to DIR/train and DIR/validation, as Keras' TensorBoard callback does "
+                 "(epoch_loss, epoch_accuracy, the learning rate, song accuracy); `tensorboard --logdir DIR` shows them");
   app.add_option("--export-patches", s.export_patches,
                  "write the patches of --data and their split (song_fold) to DIR/patches.npz and DIR/names.json, "
                  "then stop without training (to train another framework on the same patches)");
@@ -571,6 +576,10 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   options.progress = parse_progress(s.progress);
   options.augmentation = s.augmentation;
   options.callbacks = recipe_callbacks(s);
+  if (!s.tensorboard.empty() && comm.is_root())  // with --folds, one run per fold: <dir>/fold-K
+    options.callbacks.push_back(tensorboard_logger(
+        s.folds > 0 ? std::filesystem::path(s.tensorboard) / std::filesystem::path(out_dir).filename()
+                    : std::filesystem::path(s.tensorboard)));
   optimizer->set_weight_decay(s.weight_decay);
   optimizer->set_global_clipnorm(s.global_clipnorm);
   if (comm.world_size() > 1) options.communicator = &comm;
