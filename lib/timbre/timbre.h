@@ -32,6 +32,7 @@
 #include "timbre/ops/reshape.h"
 #include "timbre/optim/optimizer.h"
 #include "timbre/train/checkpoint.h"
+#include "timbre/train/classifier.h"
 #include "timbre/train/cli.h"
 #include "timbre/train/fit.h"
 #include "timbre/train/history.h"
