@@ -45,6 +45,7 @@ class Dense : public Module {
  public:
   explicit Dense(int64_t units, Activation activation = Activation::linear, bool use_bias = true);
   std::string type_name() const override { return "Dense"; }
+  Activation activation() const { return activation_; }
   Tensor kernel, bias;
 
  protected:
@@ -108,6 +109,7 @@ class ActivationLayer : public Module {
  public:
   explicit ActivationLayer(Activation activation) : activation_(activation) {}
   std::string type_name() const override { return "Activation"; }
+  Activation activation() const { return activation_; }
 
  protected:
   Shape on_build(const Shape& input) override { return input; }
@@ -146,6 +148,7 @@ class Reshape : public Module {
  public:
   explicit Reshape(Shape target) : target_(std::move(target)) {}
   std::string type_name() const override { return "Reshape"; }
+  const Shape& target() const { return target_; }
 
  protected:
   Shape on_build(const Shape& input) override;

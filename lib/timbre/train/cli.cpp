@@ -21,6 +21,7 @@
 #include "timbre/data/tfdata.h"
 #include "timbre/dist/communicator.h"
 #include "timbre/io/atomic_file.h"
+#include "timbre/io/onnx.h"
 #include "timbre/train/callbacks.h"
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/fit.h"
@@ -80,6 +81,7 @@ struct Settings {
   int64_t reduce_lr_patience = 0;  // 0: off
   double reduce_lr_factor = 0.1;
   std::string tensorboard;     // a folder for TensorBoard event files; empty: none
+  bool export_onnx = false;    // write <out>/model.onnx after training
   std::string export_patches;  // a folder: write the patches and their split there instead of training
 };
 
@@ -464,6 +466,8 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
   app.add_option("--tensorboard", s.tensorboard,
                  "write TensorBoard logs to DIR/train and DIR/validation, as Keras' TensorBoard callback does "
                  "(epoch_loss, epoch_accuracy, the learning rate, song accuracy); `tensorboard --logdir DIR` shows them");
+  app.add_flag("--export-onnx", s.export_onnx,
+               "after training, write the final model to <out>/model.onnx (opset 17, for onnxruntime; docs/deploy.md)");
   app.add_option("--export-patches", s.export_patches,
                  "write the patches of --data and their split (song_fold) to DIR/patches.npz and DIR/names.json, "
                  "then stop without training (to train another framework on the same patches)");
@@ -586,6 +590,10 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   install_stop_handlers();  // from now on Ctrl-C keeps what was trained (before, it ends the process as usual)
   const FitResult result = fit(model, *optimizer, d.train, d.validation, options);
 
+  if (s.export_onnx && comm.is_root()) {
+    io::save_onnx(model, std::filesystem::path(out_dir) / "model.onnx");
+    out << "wrote " << (std::filesystem::path(out_dir) / "model.onnx").string() << "\n";
+  }
   const Evaluation final_eval =
       result.validation.patches ? result.validation : evaluate(model, d.validation, s.batch_size, device);
   out << "\nvalidation (" << d.split_note << "), after epoch " << s.epochs << ":\n"

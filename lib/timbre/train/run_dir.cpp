@@ -19,7 +19,8 @@ namespace {
 // What fit() and the trainers write into a run directory.
 const std::vector<std::string> run_file_names = {
     "last.safetensors", "best.safetensors", "history.csv",         "history.json", "accuracy.png",
-    "loss.png",         "evaluation.json",  "confusion_matrix.png", "per_class.csv", "folds.json"};
+    "loss.png",         "evaluation.json",  "confusion_matrix.png", "per_class.csv", "folds.json",
+    "model.onnx"};
 
 bool is_fold_directory(const fs::directory_entry& entry) {
   const std::string name = entry.path().filename().string();
