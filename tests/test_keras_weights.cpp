@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include "keras_fixture.h"
 
@@ -155,4 +158,49 @@ TEST_CASE("keras weights: bad files and unbuilt models", "[keras]") {
   nn::Sequential unbuilt(nn::Dense(3));
   CHECK_THAT(error_of([&] { io::load_keras_weights(unbuilt, keras_fixture_path("parallel_cnn.weights.h5")); }),
              Catch::Contains("not built"));
+}
+
+// Hostile files for a Dense(3) on (2,), written with the HDF5 API (one fault each) and kept
+// in fuzz/corpus/fuzz_keras_weights, which seeds fuzz_keras_weights. Before the checks in
+// keras_weights.cpp the external-storage file loaded 12 bytes of /proc/self/environ as the
+// bias, the virtual one loaded another dataset's values, the external link made HDF5 open
+// another file (other.weights.h5, absent here), and the cycle (layers/extra/loop is
+// layers/extra) recursed without end.
+TEST_CASE("keras weights: values or links outside the file and cycles of links are refused", "[keras][fuzz]") {
+  const std::filesystem::path corpus =
+      std::filesystem::path(TIMBRE_FIXTURES) / ".." / ".." / "fuzz" / "corpus" / "fuzz_keras_weights";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"external_storage.weights.h5", "layers/dense/vars/1 keeps its values in external raw-data files"},
+      {"virtual.weights.h5", "layers/dense/vars/1 is a virtual dataset"},
+      {"external_link.weights.h5", "layers/dense/vars/0 is reached through a soft or external link"},
+      {"cycle.weights.h5", "nests groups more than 16 deep"},
+  };
+  for (const auto& [file, problem] : cases) {
+    SECTION(file) {
+      manual_seed(5);
+      nn::Sequential model(nn::Dense(3));
+      model.build(Shape{2});
+      const std::vector<float> bias = model.variables().at(1).value.to_vector<float>();
+      const std::string message = error_of([&] { io::load_keras_weights(model, corpus / file); });
+      INFO(message);
+      CHECK_THAT(message, Catch::Contains(file) && Catch::Contains(problem));
+      CHECK(model.variables().at(1).value.to_vector<float>() == bias);  // unchanged
+    }
+  }
+}
+
+// fuzz_keras_weights made this file from its seeds: the bias's External Data Files message
+// damaged. H5Dopen2 decoded it, failed, and left a metadata-cache entry pinned, so H5Fclose
+// failed too: the file stayed open half closed and libhdf5 1.10.8 crashed at process exit
+// (SIGSEGV in H5F__close_cb from H5_term_library), after load_keras_weights had thrown.
+// keras_weights.cpp now refuses the message from the header's list of message types,
+// before H5Dopen2; if that regresses, this test binary crashes at exit.
+TEST_CASE("keras weights: a damaged external-file list is refused before HDF5 decodes it", "[keras][fuzz]") {
+  const std::filesystem::path file = std::filesystem::path(TIMBRE_FIXTURES) / ".." / ".." / "fuzz" / "corpus" /
+                                     "fuzz_keras_weights" / "hdf5-close-fails.weights.h5";
+  nn::Sequential model(nn::Dense(3));
+  model.build(Shape{2});
+  CHECK_THAT(error_of([&] { io::load_keras_weights(model, file); }),
+             Catch::Contains("hdf5-close-fails.weights.h5") &&
+                 Catch::Contains("layers/dense/vars/1 keeps its values in external raw-data files"));
 }

@@ -49,8 +49,9 @@ class QuietHdf5 {
 
 // Keras' naming.to_snake_case: "MaxPooling2D" -> "max_pooling2d", "LeakyReLU" -> "leaky_re_lu".
 std::string snake_case(const std::string& name) {
-  std::string s = std::regex_replace(name, std::regex("(.)([A-Z][a-z]+)"), "$1_$2");
-  s = std::regex_replace(s, std::regex("([a-z])([A-Z])"), "$1_$2");
+  static const std::regex word("(.)([A-Z][a-z]+)"), boundary("([a-z])([A-Z])");  // compiled once
+  std::string s = std::regex_replace(name, word, "$1_$2");
+  s = std::regex_replace(s, boundary, "$1_$2");
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -113,12 +114,27 @@ void visit_layer(nn::Module& layer, const std::string& prefix, const LayerVisito
     if (visitor.variable) visitor.variable(vars + std::to_string(i), layer, variables[i]);
 }
 
-bool path_exists(hid_t file, const std::string& path) {
+// Whether the link `path` names exists in the file. Keras (h5py) writes hard links
+// only: a soft link may lead through an external one, and an external link opens
+// another file, which a weights file must not make the reader do. So the walk
+// stops at the first link that is not hard, and `path` is not followed further.
+enum class Link { missing, hard, other };
+Link link_at(hid_t file, const std::string& path) {
   for (size_t slash = path.find('/'); ; slash = path.find('/', slash + 1)) {
     const std::string part = path.substr(0, slash);
-    if (H5Lexists(file, part.c_str(), H5P_DEFAULT) <= 0) return false;
-    if (slash == std::string::npos) return true;
+    if (H5Lexists(file, part.c_str(), H5P_DEFAULT) <= 0) return Link::missing;
+    H5L_info_t info;
+    if (H5Lget_info(file, part.c_str(), &info, H5P_DEFAULT) < 0) return Link::missing;
+    if (info.type != H5L_TYPE_HARD) return Link::other;
+    if (slash == std::string::npos) return Link::hard;
   }
+}
+
+bool path_exists(hid_t file, const std::string& path, const std::string& where) {
+  const Link link = link_at(file, path);
+  check(link != Link::other, where, path, " is reached through a soft or external link (Keras writes hard links ",
+        "only; an external link would read another file)");
+  return link == Link::hard;
 }
 
 std::vector<std::string> group_members(hid_t file, const std::string& group) {
@@ -129,7 +145,7 @@ std::vector<std::string> group_members(hid_t file, const std::string& group) {
   if (H5Gget_info(g.get(), &info) < 0) return names;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t n = H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (n < 0) continue;
+    if (n < 0) break;  // a damaged group: its count may claim links that are not there
     std::string name(static_cast<size_t>(n), '\0');
     H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
     names.push_back(name);
@@ -137,16 +153,41 @@ std::vector<std::string> group_members(hid_t file, const std::string& group) {
   return names;
 }
 
-// Whether `path` is a dataset or a group with a dataset somewhere below it.
-bool holds_dataset(hid_t file, const std::string& path) {
+// Whether `path` is a dataset or a group with a dataset somewhere below it. Hard
+// links can make a group its own descendant: the walk gives up (a timbre::Error)
+// beyond kMaxDepth levels or kMaxObjects objects, far more than Keras nests.
+constexpr int kMaxDepth = 16;
+constexpr int kMaxObjects = 10000;
+bool holds_dataset(hid_t file, const std::string& path, const std::string& where, int depth, int& visited) {
+  check(depth <= kMaxDepth && ++visited <= kMaxObjects, where, path, " nests groups more than ", kMaxDepth,
+        " deep or holds more than ", kMaxObjects, " objects (a cycle of hard links?): not a Keras weights file");
+  if (!path_exists(file, path, where)) return false;
   Handle object(H5Oopen(file, path.c_str(), H5P_DEFAULT), H5Oclose);
   if (!object.ok()) return false;
   const H5I_type_t type = H5Iget_type(object.get());
   if (type == H5I_DATASET) return true;
   if (type != H5I_GROUP) return false;
   for (const std::string& member : group_members(file, path))
-    if (holds_dataset(file, path + "/" + member)) return true;
+    if (holds_dataset(file, path + "/" + member, where, depth + 1, visited)) return true;
   return false;
+}
+
+// Whether the object header at `path` holds an External Data Files message (type
+// 0x0007 of the HDF5 file format): the dataset's values are in other files. Read
+// from the header's list of message types, without decoding the message, which
+// libhdf5 1.10.8 does unsafely: a damaged list made H5Dopen2 leave the file
+// impossible to close and libhdf5 crash at exit (fuzz/corpus/fuzz_keras_weights/
+// hdf5-close-fails.weights.h5). False when the header cannot be read.
+bool stores_values_externally(hid_t file, const std::string& path) {
+  constexpr unsigned kExternalDataFiles = 0x0007;
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_native_info_t info;
+  if (H5Oget_native_info_by_name(file, path.c_str(), &info, H5O_NATIVE_INFO_HDR, H5P_DEFAULT) < 0) return false;
+#else
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_HDR, H5P_DEFAULT) < 0) return false;
+#endif
+  return (info.hdr.mesg.present >> kExternalDataFiles) & 1;
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -170,7 +211,7 @@ void load_keras_weights(nn::Module& model, const std::filesystem::path& path) {
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   check(file.ok(), where, "HDF5 cannot open the file");
   const hid_t f = file.get();
-  check(path_exists(f, "layers"), where, "no \"layers\" group: not a Keras 3 weights file");
+  check(path_exists(f, "layers", where), where, "no \"layers\" group: not a Keras 3 weights file");
   const std::vector<std::string> file_layers = group_members(f, "layers");
 
   // Read and check everything before changing the model.
@@ -188,10 +229,19 @@ void load_keras_weights(nn::Module& model, const std::filesystem::path& path) {
       const std::string full = "layers/" + layer.key + "/" + dataset;
       const std::string name = last_component(variable.name);
       const Shape& want = variable.value.shape();
-      check(path_exists(f, full), where, describe(*layer.module, layer.key), ": variable ", name, " of shape ", want,
-            " is not in the file (no ", full, "); the file's layers: ", join(file_layers));
+      check(path_exists(f, full, where), where, describe(*layer.module, layer.key), ": variable ", name, " of shape ",
+            want, " is not in the file (no ", full, "); the file's layers: ", join(file_layers));
+      // Values stored outside the file (external raw-data files, virtual datasets) would
+      // make the reader load whatever files they name, e.g. /proc/self/environ.
+      check(!stores_values_externally(f, full), where, full, " keeps its values in external raw-data files: ",
+            "refused, Keras stores them in the file");
       Handle data(H5Dopen2(f, full.c_str(), H5P_DEFAULT), H5Dclose);
       check(data.ok(), where, full, " is not a dataset");
+      Handle create(H5Dget_create_plist(data.get()), H5Pclose);
+      const H5D_layout_t layout = create.ok() ? H5Pget_layout(create.get()) : H5D_LAYOUT_ERROR;
+      check(layout >= 0, where, "cannot read the storage layout of ", full);
+      check(layout != H5D_VIRTUAL, where, full, " is a virtual dataset (its values are in other datasets or files): ",
+            "refused, Keras stores them in the file");
       Handle space(H5Dget_space(data.get()), H5Sclose);
       const int rank = H5Sget_simple_extent_ndims(space.get());
       check(rank >= 0, where, "cannot read the shape of ", full);
@@ -218,9 +268,11 @@ void load_keras_weights(nn::Module& model, const std::filesystem::path& path) {
             " variables in ", group, ", the model ", count);
     }
   }
-  for (const std::string& key : file_layers)
-    check(keys.count(key) || !holds_dataset(f, "layers/" + key), where, "the file has weights for layers/", key,
-          ", which the model lacks: the file holds another architecture");
+  for (const std::string& key : file_layers) {
+    int visited = 0;
+    check(keys.count(key) || !holds_dataset(f, "layers/" + key, where, 0, visited), where,
+          "the file has weights for layers/", key, ", which the model lacks: the file holds another architecture");
+  }
 
   for (const Pending& p : pending)
     p.target.copy_from(Tensor::from<double>(p.target.shape(), p.values).to(p.target.dtype()).to(p.target.device()));

@@ -23,7 +23,9 @@ namespace timbre::io {
 // file's float32 values are converted). Every variable is checked first: a
 // missing layer, a shape that differs, or a weighted layer the model lacks
 // throws timbre::Error naming the first differing layer and both shapes, and
-// leaves the model unchanged.
+// leaves the model unchanged. So does a file that reaches outside itself, which
+// Keras never writes: a soft or external link, a dataset whose values are in
+// external raw-data files or a virtual dataset, a cycle of hard links.
 void load_keras_weights(nn::Module& model, const std::filesystem::path& path);
 
 // Writes the model's weights (as float32) in the layout Keras' model.load_weights
