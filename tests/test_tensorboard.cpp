@@ -90,7 +90,8 @@ TEST_CASE("a TensorBoard logger writes Keras' epoch scalars in valid event files
   options.epochs = 3;
   options.batch_size = 8;
   options.progress = train::ProgressStyle::quiet;
-  options.callbacks.push_back(train::tensorboard_logger(dir));
+  options.callbacks.push_back(train::tensorboard_logger(dir, /*update_freq=*/2));
+  options.callbacks.push_back(train::tensorboard_logger(dir / "every_step", /*update_freq=*/1));
   const train::FitResult r = train::fit(model, sgd, noise(24, 2), noise(8, 3), options);
 
   const Events train_events = read_events(dir / "train"), validation_events = read_events(dir / "validation");
@@ -106,6 +107,19 @@ TEST_CASE("a TensorBoard logger writes Keras' epoch scalars in valid event files
     CHECK(validation_events.scalars.at("epoch_song_accuracy").at(e.epoch) == static_cast<float>(e.val_song_accuracy));
   }
   CHECK(train_events.scalars.at("epoch_loss").size() == 3);
+  // 24 patches in batches of 8: steps 1-9, every second one logged (2, 4, 6, 8), or every one.
+  const std::map<int64_t, float>& batch_loss = train_events.scalars.at("batch_loss");
+  CHECK(batch_loss.size() == 4);
+  CHECK(batch_loss.count(2) == 1);
+  CHECK(batch_loss.count(8) == 1);
+  CHECK(train_events.scalars.at("batch_accuracy").size() == 4);
+  const std::map<int64_t, float> every = read_events(dir / "every_step" / "train").scalars.at("batch_loss");
+  REQUIRE(every.size() == 9);
+  for (int64_t epoch = 1; epoch <= 3; ++epoch) {  // equal batches: an epoch's loss is its batches' mean
+    const double mean = (every.at(3 * epoch - 2) + every.at(3 * epoch - 1) + every.at(3 * epoch)) / 3.0;
+    CHECK(mean == Approx(train_events.scalars.at("epoch_loss").at(epoch)).epsilon(1e-5));
+  }
+  CHECK_THROWS_WITH(train::tensorboard_logger(dir, -1), Catch::Contains("--tensorboard-update-freq"));
   fs::remove_all(dir);
 }
 

@@ -12,6 +12,7 @@ void Callback::on_train_begin(const History& /*resumed*/, TrainingControl& /*con
 void Callback::on_epoch_begin(int64_t /*epoch*/, TrainingControl& /*control*/) {}
 void Callback::on_epoch_end(const EpochRecord& /*record*/, TrainingControl& /*control*/) {}
 void Callback::on_train_end(TrainingControl& /*control*/) {}
+void Callback::on_train_batch_end(int64_t /*step*/, double /*loss*/, double /*accuracy*/, TrainingControl& /*control*/) {}
 
 double monitored_value(const EpochRecord& r, const std::string& monitor) {
   if (monitor == "loss") return r.loss;

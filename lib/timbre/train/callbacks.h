@@ -36,6 +36,9 @@ class Callback {
   virtual void on_epoch_begin(int64_t epoch, TrainingControl& control);  // epoch is 1-based
   virtual void on_epoch_end(const EpochRecord& record, TrainingControl& control);
   virtual void on_train_end(TrainingControl& control);
+  // After each optimizer step: `step` counts the steps of the whole run from 1 (the optimizer's iterations),
+  // `loss` and `accuracy` are the batch's (the global batch's loss under data parallelism).
+  virtual void on_train_batch_end(int64_t step, double loss, double accuracy, TrainingControl& control);
 };
 
 using Callbacks = std::vector<std::shared_ptr<Callback>>;

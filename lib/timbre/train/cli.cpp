@@ -81,6 +81,7 @@ struct Settings {
   int64_t reduce_lr_patience = 0;  // 0: off
   double reduce_lr_factor = 0.1;
   std::string tensorboard;     // a folder for TensorBoard event files; empty: none
+  int64_t tensorboard_update_freq = 0;
   bool export_onnx = false;    // write <out>/model.onnx after training
   std::string export_patches;  // a folder: write the patches and their split there instead of training
 };
@@ -466,6 +467,11 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
   app.add_option("--tensorboard", s.tensorboard,
                  "write TensorBoard logs to DIR/train and DIR/validation, as Keras' TensorBoard callback does "
                  "(epoch_loss, epoch_accuracy, the learning rate, song accuracy); `tensorboard --logdir DIR` shows them");
+  app.add_option("--tensorboard-update-freq", s.tensorboard_update_freq,
+                 "with --tensorboard, also write batch_loss and batch_accuracy every N steps (Keras' update_freq; "
+                 "0: per epoch only)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}))
+      ->capture_default_str();
   app.add_flag("--export-onnx", s.export_onnx,
                "after training, write the final model to <out>/model.onnx (opset 17, for onnxruntime; docs/deploy.md)");
   app.add_option("--export-patches", s.export_patches,
@@ -583,7 +589,8 @@ Evaluation train_one(const models::SeedModel& spec, const Settings& s, const Dat
   if (!s.tensorboard.empty() && comm.is_root())  // with --folds, one run per fold: <dir>/fold-K
     options.callbacks.push_back(tensorboard_logger(
         s.folds > 0 ? std::filesystem::path(s.tensorboard) / std::filesystem::path(out_dir).filename()
-                    : std::filesystem::path(s.tensorboard)));
+                    : std::filesystem::path(s.tensorboard),
+        s.tensorboard_update_freq));
   optimizer->set_weight_decay(s.weight_decay);
   optimizer->set_global_clipnorm(s.global_clipnorm);
   if (comm.world_size() > 1) options.communicator = &comm;

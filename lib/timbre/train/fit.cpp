@@ -109,7 +109,7 @@ void check_finite_inputs(const data::PatchDataset& set, const std::string& what)
 // an error that names the batch and ends with `stop_note`; a requested stop ends the pass after a batch.
 EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& optimizer, data::BatchLoader& loader,
                         EpochProgress& progress, dist::DataParallel* parallel, const FitOptions& options,
-                        const std::string& stop_note) {
+                        TrainingControl& control, const std::string& stop_note) {
   dist::Communicator* comm = options.communicator;
   EpochTotals t;
   int64_t done = 0;
@@ -130,9 +130,13 @@ EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& opti
     if (parallel) parallel->synchronize_gradients();
     optimizer.step();
     const int64_t rows = static_cast<int64_t>(batch->labels.size());
+    const int64_t correct = count_correct(logits, batch->labels);
     t.loss_sum += value * static_cast<double>(rows);
-    t.correct += count_correct(logits, batch->labels);
+    t.correct += correct;
     t.seen += rows;
+    for (const auto& callback : options.callbacks)
+      callback->on_train_batch_end(optimizer.iterations(), value,
+                                   static_cast<double>(correct) / static_cast<double>(rows), control);
     progress.update(done, t.seen, t.loss_sum / static_cast<double>(t.seen),
                     static_cast<double>(t.correct) / static_cast<double>(t.seen));
     t.batches_done = done;
@@ -273,7 +277,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
     EpochTotals totals;
     try {
       totals = train_epoch(epoch, model, optimizer, loader, progress, parallel ? &*parallel : nullptr, options,
-                           stop_note);
+                           control, stop_note);
     } catch (const Error&) {
       if (style == ProgressStyle::bar) log << std::endl;
       throw;

@@ -34,7 +34,8 @@ std::string event(int64_t step, uint32_t field, std::string_view payload) {
 
 class TensorBoardLogger : public Callback {
  public:
-  explicit TensorBoardLogger(std::filesystem::path log_dir) : log_dir_(std::move(log_dir)) {}
+  TensorBoardLogger(std::filesystem::path log_dir, int64_t update_freq)
+      : log_dir_(std::move(log_dir)), update_freq_(update_freq) {}
 
   void on_train_begin(const History&, TrainingControl&) override {
     train_.emplace(log_dir_ / "train");
@@ -53,8 +54,15 @@ class TensorBoardLogger : public Callback {
     validation_->flush();
   }
 
+  void on_train_batch_end(int64_t step, double loss, double accuracy, TrainingControl&) override {
+    if (update_freq_ <= 0 || step % update_freq_ != 0) return;
+    train_->scalar("batch_loss", step, loss);
+    train_->scalar("batch_accuracy", step, accuracy);
+  }
+
  private:
   std::filesystem::path log_dir_;
+  int64_t update_freq_;
   std::optional<EventFileWriter> train_, validation_;
 };
 
@@ -93,8 +101,9 @@ void EventFileWriter::flush() {
   check(out_.good(), "--tensorboard", "write to \"", path_.string(), "\" failed");
 }
 
-std::shared_ptr<Callback> tensorboard_logger(const std::filesystem::path& log_dir) {
-  return std::make_shared<TensorBoardLogger>(log_dir);
+std::shared_ptr<Callback> tensorboard_logger(const std::filesystem::path& log_dir, int64_t update_freq) {
+  check(update_freq >= 0, "--tensorboard-update-freq", "must be 0 (epochs only) or a number of steps, got ", update_freq);
+  return std::make_shared<TensorBoardLogger>(log_dir, update_freq);
 }
 
 }  // namespace timbre::train

@@ -4,7 +4,10 @@
 // file_version "brain.Event:2", then Summary events of simple_value scalars),
 // with the tags epoch_loss and epoch_accuracy in both, epoch_learning_rate and
 // epoch_samples_per_second in train, epoch_song_accuracy in validation; the step
-// is the epoch (1-based, as in history.csv). A resumed run adds a new file.
+// is the epoch (1-based, as in history.csv). With update_freq N > 0 (Keras'
+// update_freq), every N-th optimizer step also adds batch_loss and
+// batch_accuracy to train, the step being the run's step. A resumed run adds a
+// new file.
 #pragma once
 
 #include <filesystem>
@@ -32,6 +35,6 @@ class EventFileWriter {
 };
 
 // The callback: the event files are created when training begins.
-std::shared_ptr<Callback> tensorboard_logger(const std::filesystem::path& log_dir);
+std::shared_ptr<Callback> tensorboard_logger(const std::filesystem::path& log_dir, int64_t update_freq = 0);
 
 }  // namespace timbre::train
