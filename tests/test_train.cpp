@@ -265,6 +265,9 @@ TEST_CASE("resume refuses another run's checkpoint unless told to, and records t
   const train::CheckpointInfo info = train::load_checkpoint(out / "last.safetensors").info;
   CHECK(info.fingerprint == R"({"seed":2,"data":"a"})");
   CHECK_THAT(info.resume_overrides, Catch::Contains(R"("after_epoch":1)") && Catch::Contains("seed: 1 in the checkpoint"));
+  std::ifstream history(out / "history.json");
+  const std::string history_json((std::istreambuf_iterator<char>(history)), {});
+  CHECK_THAT(history_json, Catch::Contains(R"("resume_overrides": [)") && Catch::Contains(R"("after_epoch": 1)"));
   CHECK(run(3, R"({"seed":2,"data":"a"})", true, false).history.size() == 3);  // the same run now
   fs::remove_all(out);
 }

@@ -317,7 +317,7 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
       } else {
         save_checkpoint(last_path, model, &optimizer, info);
       }
-      write_history(options.out_dir, result.history);
+      write_history(options.out_dir, result.history, resume_overrides);
       plot_history(options.out_dir, result.history, options.model_title);
       write_evaluation_files("epoch " + std::to_string(epoch));
     }

@@ -62,9 +62,12 @@ History history_from_json(const std::string& text) {
   return h;
 }
 
-void write_history(const std::filesystem::path& dir, const History& h) {
+void write_history(const std::filesystem::path& dir, const History& h, const std::string& resume_overrides) {
   io::write_file_atomically(dir / "history.csv", history_to_csv(h));
-  io::write_file_atomically(dir / "history.json", history_to_json(h));
+  nlohmann::json j = nlohmann::json::parse(history_to_json(h));
+  const nlohmann::json overrides = nlohmann::json::parse(resume_overrides, nullptr, false);
+  if (overrides.is_array() && !overrides.empty()) j["resume_overrides"] = overrides;
+  io::write_file_atomically(dir / "history.json", j.dump(2) + "\n");
 }
 
 }  // namespace timbre::train

@@ -25,7 +25,8 @@ std::string history_to_csv(const History& h);
 std::string history_to_json(const History& h);
 // Parses history_to_json's output; throws timbre::Error on anything else.
 History history_from_json(const std::string& text);
-// history.csv and history.json in `dir`, each written atomically.
-void write_history(const std::filesystem::path& dir, const History& h);
+// history.csv and history.json in `dir`, each written atomically. `resume_overrides` (a JSON array: each
+// --resume-anyway and what differed) goes into history.json as "resume_overrides" when not empty.
+void write_history(const std::filesystem::path& dir, const History& h, const std::string& resume_overrides = "[]");
 
 }  // namespace timbre::train
