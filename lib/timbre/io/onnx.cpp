@@ -43,12 +43,13 @@ struct Value {
 
 class Graph {
  public:
-  // NodeProto: input 1, output 2, name 3, op_type 4, attribute 5.
+  // NodeProto: input 1, output 2, name 3, op_type 4, attribute 5. The node and its first output are named
+  // `name`, else a fresh name from `op`; further outputs get "_1", "_2", ...
   std::string node(const std::string& op, const std::vector<std::string>& inputs,
-                   const std::vector<Attribute>& attributes = {}, int outputs = 1) {
+                   const std::vector<Attribute>& attributes = {}, int outputs = 1, const std::string& name = "") {
     Writer n;
     for (const std::string& in : inputs) n.bytes(1, in);
-    const std::string out = fresh(op);
+    const std::string out = name.empty() ? fresh(op) : name;
     for (int k = 0; k < outputs; ++k) n.bytes(2, k == 0 ? out : out + "_" + std::to_string(k));
     n.bytes(3, out);
     n.bytes(4, op);
@@ -90,15 +91,6 @@ class Graph {
     info.bytes(1, name);
     info.bytes(2, type.str());
     graph_.bytes(field, info.str());
-  }
-  std::string rename_output(const std::string& value, const std::string& name) {
-    Writer n;
-    n.bytes(1, value);
-    n.bytes(2, name);
-    n.bytes(3, name);
-    n.bytes(4, "Identity");
-    graph_.bytes(1, n.str());
-    return name;
   }
   std::string model(const std::string& graph_name) {
     Writer g;
@@ -314,7 +306,7 @@ std::string encode_onnx(nn::Module& model) {
   for (int64_t d : model.input_shape().dims()) input.push_back(d);
   g.add_io(11, "patches", input);
   const Value logits = emit(g, model, {"patches", false});
-  g.rename_output(g.node("Softmax", {logits.name}, {attr_int("axis", -1)}), "probabilities");
+  g.node("Softmax", {logits.name}, {attr_int("axis", -1)}, 1, "probabilities");
   g.add_io(12, "probabilities", {-1, model.output_shape()[0]});
   return g.model(model.name().empty() ? "timbre" : model.name());
 }

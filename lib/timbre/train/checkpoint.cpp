@@ -56,17 +56,17 @@ std::string fingerprint_differences(const std::string& stored, const std::string
   return out;
 }
 
-std::string check_resumable(const CheckpointInfo& info, const std::string& current, bool anyway,
+ResumeCheck check_resumable(const CheckpointInfo& info, const std::string& current, bool anyway,
                             const std::string& source) {
-  if (info.fingerprint.empty()) return info.resume_overrides;  // written before fingerprints: nothing to compare
+  if (info.fingerprint.empty()) return {"", info.resume_overrides};  // written before fingerprints: nothing to compare
   const std::string differences = fingerprint_differences(info.fingerprint, current);
-  if (differences.empty()) return info.resume_overrides;
+  if (differences.empty()) return {"", info.resume_overrides};
   check(anyway, "fit", "cannot resume: ", source, " belongs to another run (", differences,
         "); give that run's settings, another --out, or --resume-anyway to continue it regardless");
   nlohmann::json overrides = nlohmann::json::parse(info.resume_overrides, nullptr, false);
   if (!overrides.is_array()) overrides = nlohmann::json::array();
   overrides.push_back({{"after_epoch", info.epoch}, {"differences", differences}});
-  return overrides.dump();
+  return {differences, overrides.dump()};
 }
 
 void save_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,

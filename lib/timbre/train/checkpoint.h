@@ -43,8 +43,12 @@ struct CheckpointInfo {
 // The keys whose values differ between two fingerprints, as "key: A in the checkpoint, B now; ...".
 std::string fingerprint_differences(const std::string& stored, const std::string& current);
 // Whether a run with fingerprint `current` may continue `info`: throws timbre::Error saying what differs
-// unless `anyway`; returns the resume_overrides to record from now on (info's, plus this override if any).
-std::string check_resumable(const CheckpointInfo& info, const std::string& current, bool anyway,
+// unless `anyway`.
+struct ResumeCheck {
+  std::string differences;       // fingerprint_differences; empty when the runs are the same
+  std::string resume_overrides;  // to record from now on: info's, plus this override if any
+};
+ResumeCheck check_resumable(const CheckpointInfo& info, const std::string& current, bool anyway,
                             const std::string& source);
 
 // The feature options a trainer's flags change, as JSON: patches_per_clip, patch_hop, short_clips ("pad" or

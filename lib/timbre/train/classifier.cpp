@@ -23,6 +23,10 @@ data::FeatureOptions whole_buffer(data::FeatureOptions f) {
   f.min_clip_seconds = 0;
   return f;
 }
+void check_audio_format(const char* where, int sample_rate, int channels) {
+  check(channels >= 1 && channels <= 64, where, "channels must be 1-64, got ", channels);
+  check(sample_rate >= 1000 && sample_rate <= 384000, where, "sample rate must be 1-384 kHz, got ", sample_rate);
+}
 }  // namespace
 
 struct Classifier::Impl {
@@ -64,9 +68,7 @@ double Classifier::patch_seconds() const {
 
 Classification Classifier::classify(const float* samples, size_t frames, int sample_rate, int channels) const {
   check(samples != nullptr && frames > 0, "Classifier::classify", "no samples given");
-  check(channels >= 1 && channels <= 64, "Classifier::classify", "channels must be 1-64, got ", channels);
-  check(sample_rate >= 1000 && sample_rate <= 384000, "Classifier::classify", "sample rate must be 1-384 kHz, got ",
-        sample_rate);
+  check_audio_format("Classifier::classify", sample_rate, channels);
   data::Audio audio;
   audio.sample_rate = sample_rate;
   audio.channels = channels;
@@ -98,9 +100,7 @@ ClassifierStream::ClassifierStream(const Classifier& classifier, int sample_rate
       channels_(channels),
       // One sample more than a patch spans, so that the resampled window never falls a frame short.
       window_frames_(static_cast<size_t>(std::ceil(classifier.patch_seconds() * sample_rate)) + 1) {
-  check(channels >= 1 && channels <= 64, "ClassifierStream", "channels must be 1-64, got ", channels);
-  check(sample_rate >= 1000 && sample_rate <= 384000, "ClassifierStream", "sample rate must be 1-384 kHz, got ",
-        sample_rate);
+  check_audio_format("ClassifierStream", sample_rate, channels);
 }
 
 std::vector<Classification> ClassifierStream::push(const float* samples, size_t frames) {

@@ -411,12 +411,13 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
                                  "one fold-K folder each and folds.json)")
       ->capture_default_str();
   auto* resume_opt = app.add_flag("--resume", s.resume, "continue from <out>/last.safetensors up to --epochs");
-  app.add_flag("--resume-anyway", s.resume_anyway,
+  auto* anyway_opt = app.add_flag("--resume-anyway", s.resume_anyway,
                "--resume although the data, split, seed, features, model or recipe differ from the run's (the "
                "differences are printed and recorded in its checkpoints)");
   app.add_flag("--overwrite", s.overwrite, "replace the run that --out holds (without it a new run refuses to start "
                                           "there)")
-      ->excludes(resume_opt);
+      ->excludes(resume_opt)
+      ->excludes(anyway_opt);
   app.add_option("--genres", s.genres, "comma-separated genres to use (default: the data's own; the seed used 8)")
       ->delimiter(',');
   app.add_option("--split", s.split,
@@ -712,7 +713,6 @@ int seed_trainer_main(const models::SeedModel& spec, int argc, char** argv) {
     recipe_defaults(s, app);
     check_settings(s);
     s.resume = s.resume || s.resume_anyway;
-    check(!s.resume_anyway || !s.overwrite, "--overwrite", "excludes --resume-anyway");
     if (s.threads > 0) set_num_threads(s.threads);
     Device device = parse_device(s.device);
     // One GPU per rank on each machine.

@@ -68,7 +68,7 @@ struct EpochTotals {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   int stop_signal = 0;      // set when a stop was asked for (stop_signal.h): the epoch is incomplete
-  int64_t batches_done = 0;
+  int64_t batches_done = 0;  // when stopped: the batches trained
 };
 
 // The training loss of a batch, and whether any rank was asked to stop, agreed by all ranks.
@@ -139,9 +139,9 @@ EpochTotals train_epoch(int64_t epoch, nn::Module& model, optim::Optimizer& opti
                                    static_cast<double>(correct) / static_cast<double>(rows), control);
     progress.update(done, t.seen, t.loss_sum / static_cast<double>(t.seen),
                     static_cast<double>(t.correct) / static_cast<double>(t.seen));
-    t.batches_done = done;
     if (stop_signal) {
       t.stop_signal = stop_signal;
+      t.batches_done = done;
       return t;
     }
   }
@@ -200,10 +200,11 @@ FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const data::PatchD
           c.info.model, "\", this run trains \"", options.model_name, "\"");
     check(c.info.class_names == train.class_names, "fit", "cannot resume: ", last_path.string(),
           " was trained on other classes");
-    resume_overrides = check_resumable(c.info, options.fingerprint, options.resume_anyway, last_path.string());
-    if (resume_overrides != c.info.resume_overrides && style != ProgressStyle::quiet)
+    const ResumeCheck resumable = check_resumable(c.info, options.fingerprint, options.resume_anyway, last_path.string());
+    resume_overrides = resumable.resume_overrides;
+    if (!resumable.differences.empty() && style != ProgressStyle::quiet)
       log << "warning: --resume-anyway: this run differs from the one in " << last_path.string() << ": "
-          << fingerprint_differences(c.info.fingerprint, options.fingerprint) << std::endl;
+          << resumable.differences << std::endl;
     restore_model(model, c, last_path.string());
     restore_optimizer(optimizer, c, last_path.string());
     shuffle_rng.set_state(c.info.shuffle_rng);
