@@ -27,13 +27,16 @@
 # blobs missing from the mirror (files of 4 MiB or more are not in snapshots), Git LFS pointer
 # files, files whose header is not RIFF/WAVE or Sun .snd, and files truncated against their header.
 #
-# Written next to OUT (paths in the CSVs are relative to the CSV, as timbre reads them):
+# Written next to OUT, named after it (NAME is OUT's last component: gtzan for the default OUT, so
+# layouts side by side in one folder keep their own lists; paths in the CSVs are relative to the CSV,
+# as timbre reads them):
 #   OUT/SOURCES.tsv             one row per clip laid out: name, repo, path, blob, bytes, format, rate,
 #                               channels, bits, seconds
-#   OUT/../gtzan-all.csv        path,genre for every clip laid out
-#   OUT/../gtzan-filtered.csv   path,genre,split (train/validation/test) for the filtered-split songs
+#   OUT/../NAME-all.csv         path,genre for every clip laid out
+#   OUT/../NAME-full.csv        path,genre for the clips of at least 25 s (full-length excerpts)
+#   OUT/../NAME-filtered.csv    path,genre,split (train/validation/test) for the filtered-split songs
 #                               present; timbre's list loader leaves the test rows out of training
-#   OUT/../gtzan-filtered-{train,validation,test}.txt   the same songs as genre/<file> names, one a
+#   OUT/../NAME-filtered-{train,validation,test}.txt   the same songs as genre/<file> names, one a
 #                               line, for a given-lists split (SplitOptions train_list/validation_list)
 #
 # Provenance of the split lists: the "fault-filtered" GTZAN partition (443 train / 197 validation /
@@ -263,17 +266,24 @@ mv "$stage" "$out"
 
 # ---- list files for timbre ----
 csv_dir=$(dirname "$out"); rel=$(basename "$out")
-{ echo "path,genre"; sort "$manifest" | awk -F'\t' -v r="$rel" '{ split($1, p, "."); n = split($3, q, "/"); ext = q[n]; sub(/^.*\./, "", ext); print r "/" p[1] "/" $1 "." ext "," p[1] }'; } >"$csv_dir/gtzan-all.csv"
+# path,genre rows for the clips of at least $1 seconds
+csv_rows() {
+  sort "$manifest" | awk -F'\t' -v r="$rel" -v m="$1" '$10 >= m {
+    split($1, p, "."); n = split($3, q, "/"); ext = q[n]; sub(/^.*\./, "", ext)
+    print r "/" p[1] "/" $1 "." ext "," p[1] }'
+}
+{ echo "path,genre"; csv_rows 0; } >"$csv_dir/$rel-all.csv"
+{ echo "path,genre"; csv_rows $FULL_SECONDS; } >"$csv_dir/$rel-full.csv"
 
 split_report=""
-rm -f "$csv_dir/gtzan-filtered.csv" "$csv_dir"/gtzan-filtered-{train,validation,test}.txt
+rm -f "$csv_dir/$rel-filtered.csv" "$csv_dir/$rel"-filtered-{train,validation,test}.txt
 if [[ "$have_lists" == 1 ]]; then
-  csv="$csv_dir/gtzan-filtered.csv"
+  csv="$csv_dir/$rel-filtered.csv"
   echo "path,genre,split" >"$csv"
   split_report="filtered split (Kereliuk, Sturm & Larsen 2015), songs present / listed:"
   for s in train valid test; do
     word=$s; [[ $s == valid ]] && word=validation
-    txt="$csv_dir/gtzan-filtered-$word.txt"; : >"$txt"
+    txt="$csv_dir/$rel-filtered-$word.txt"; : >"$txt"
     listed=0; present=0
     while IFS= read -r line || [[ -n "$line" ]]; do
       line="${line%$'\r'}"; [[ -z "$line" ]] && continue
@@ -291,8 +301,12 @@ fi
 
 # ---- report ----
 echo "laid out $total clips in $out"
-printf '%-10s %6s\n' genre clips
-for g in $GENRES; do printf '%-10s %6d\n' "$g" "$(find "$out/$g" -type f | wc -l)"; done
+printf '%-10s %6s %7s %7s %6s\n' genre clips ">=${FULL_SECONDS}s" "3-${FULL_SECONDS}s" "<3s"
+for g in $GENRES; do
+  awk -F'\t' -v g="$g" -v f=$FULL_SECONDS '
+    { split($1, p, "."); if (p[1] != g) next; n++; if ($10 >= f) full++; else if ($10 >= 3) mid++; else short++ }
+    END { printf "%-10s %6d %7d %7d %6d\n", g, n, full, mid, short }' "$manifest"
+done
 echo "per source (taken / GTZAN-named files at HEAD; skipped: missing blob, LFS pointer, not audio, truncated, bad header, shorter than -m; duplicates: same blob, other copy kept; replaced an earlier cropped copy):"
 for src in "${names[@]}"; do
   printf '  %s: %d/%d; skipped %d missing, %d lfs, %d notaudio, %d truncated, %d bad, %d short; dup %d same, %d other; replaced %d\n' \
@@ -305,5 +319,5 @@ awk -F'\t' -v full=$FULL_SECONDS '
   END { for (k in fmt) printf "  format %s: %d clips\n", k, fmt[k]
         printf "  total %.1f MB, %.1f min of audio; clip length %.1f-%.1f s; %d clips shorter than %d s\n",
                b / 1e6, s / 60, min, max, short, full }' "$manifest"
-[[ -z "$split_report" ]] || echo "$split_report (lists in $csv_dir/gtzan-filtered.csv and gtzan-filtered-*.txt)"
-echo "all clips listed in $csv_dir/gtzan-all.csv; provenance per clip in $out/SOURCES.tsv"
+[[ -z "$split_report" ]] || echo "$split_report (lists in $csv_dir/$rel-filtered.csv and $rel-filtered-*.txt)"
+echo "all clips listed in $csv_dir/$rel-all.csv, those of at least $FULL_SECONDS s in $rel-full.csv; provenance per clip in $out/SOURCES.tsv"
