@@ -12,7 +12,7 @@ namespace {
 struct LayerShape {
   const char* label;
   int64_t h, w, cin, k, cout, pool;
-  float slope;
+  float negative_slope;
   bool data_gradient;  // the layer's input needs a gradient (P1.2's second convolution)
 };
 
@@ -50,16 +50,16 @@ void fused(benchmark::State& state, const LayerShape& s, bool backward) {
   const ConvPoolGeometry g = geometry(s);
   Buffers m(g, s);
   float* gx = s.data_gradient ? m.gx.data<float>() : nullptr;
-  kernels::cpu::conv2d_pool_forward<float>(g, s.slope, m.x.data<float>(), m.w.data<float>(), m.b.data<float>(),
+  kernels::cpu::conv2d_pool_forward<float>(g, s.negative_slope, m.x.data<float>(), m.w.data<float>(), m.b.data<float>(),
                                            m.y.data<float>(), m.argmax.data<float>());
   for (auto _ : state) {
     if (backward)
-      kernels::cpu::conv2d_pool_backward<float>(g, s.slope, m.x.data<float>(), m.w.data<float>(), m.y.data<float>(),
-                                                m.argmax.data<float>(), m.y.data<float>(), gx, m.gw.data<float>(),
-                                                m.gb.data<float>());
+      kernels::cpu::conv2d_pool_backward<float>(g, s.negative_slope, m.x.data<float>(), m.w.data<float>(),
+                                                m.y.data<float>(), m.argmax.data<float>(), m.y.data<float>(), gx,
+                                                m.gw.data<float>(), m.gb.data<float>());
     else
-      kernels::cpu::conv2d_pool_forward<float>(g, s.slope, m.x.data<float>(), m.w.data<float>(), m.b.data<float>(),
-                                               m.y.data<float>(), m.argmax.data<float>());
+      kernels::cpu::conv2d_pool_forward<float>(g, s.negative_slope, m.x.data<float>(), m.w.data<float>(),
+                                               m.b.data<float>(), m.y.data<float>(), m.argmax.data<float>());
     benchmark::ClobberMemory();
   }
   if (!backward)
@@ -78,8 +78,8 @@ void unfused(benchmark::State& state, const LayerShape& s, bool backward) {
     kernels::cpu::conv2d_forward<float>(g.conv, m.x.data<float>(), m.w.data<float>(), m.b.data<float>(),
                                         m.conv.data<float>());
     const float* pooled_input = m.conv.data<float>();
-    if (s.slope != 1.0f) {
-      kernels::cpu::leaky_relu_forward<float>(n, s.slope, m.conv.data<float>(), m.activated.data<float>());
+    if (s.negative_slope != 1.0f) {
+      kernels::cpu::leaky_relu_forward<float>(n, s.negative_slope, m.conv.data<float>(), m.activated.data<float>());
       pooled_input = m.activated.data<float>();
     }
     kernels::cpu::maxpool2d_forward<float>(pg, pooled_input, m.y.data<float>(), m.argmax.data<float>());
@@ -90,9 +90,9 @@ void unfused(benchmark::State& state, const LayerShape& s, bool backward) {
       // The autograd engine zeroes each intermediate gradient buffer before the kernels add into it.
       kernels::cpu::fill<float>(n, 0.0f, m.gconv.data<float>());
       kernels::cpu::maxpool2d_backward<float>(pg, m.argmax.data<float>(), m.y.data<float>(), m.gconv.data<float>());
-      if (s.slope != 1.0f) {
+      if (s.negative_slope != 1.0f) {
         kernels::cpu::fill<float>(n, 0.0f, m.activated.data<float>());
-        kernels::cpu::leaky_relu_backward<float>(n, s.slope, m.conv.data<float>(), m.gconv.data<float>(),
+        kernels::cpu::leaky_relu_backward<float>(n, s.negative_slope, m.conv.data<float>(), m.gconv.data<float>(),
                                                  m.activated.data<float>());
         std::swap(m.activated, m.gconv);
       }

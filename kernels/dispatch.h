@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels/geometry.h"
+#include "kernels/ops.h"
 #include "timbre/core/device.h"
 
 namespace timbre::kernels {

@@ -10,6 +10,12 @@
 // - *_backward ADDS into every gradient it is given (the caller zeroes); a
 //   null gradient pointer means "not needed" and must be skipped.
 // - T is float or double; both are instantiated in every backend.
+// - kernels/ops.def lists every kernel here by family (the op table).
+
+// ---------------------------------------------------------------- backend
+// Whether this backend runs `op` for this geometry (kernels/ops.h): the CPU in
+// kernels/cpu/supports.cpp, CUDA in kernels/cuda/supports.cu.
+bool supports(Op op, const FusionGeometry& g);
 
 // ---------------------------------------------------------------- memory
 // y[i] = value
@@ -41,17 +47,19 @@ template <class T> void conv2d_backward(const Conv2dGeometry& g, const T* x, con
 
 // ---------------------------------------------------------------- conv2d_pool
 // Conv2D (stride 1), LeakyReLU and max pooling (stride = pool) as one kernel:
-// y (N, PH, PW, Cout) = maxpool(leaky_relu(conv2d(x, w) + b, alpha)), where
-// alpha >= 0 (1: no activation). The convolution's outputs never go through
+// y (N, PH, PW, Cout) = maxpool(leaky_relu(conv2d(x, w) + b, negative_slope)), where
+// negative_slope >= 0 (1: no activation). The convolution's outputs never go through
 // memory, and those outside every window are not computed. argmax, written
 // when not null, is as maxpool2d_forward's, of the window's pre-activations
 // (the same position: the activation is monotone).
-template <class T> void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* b,
-                                            T* y, T* argmax);
+template <class T>
+void conv2d_pool_forward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* b, T* y,
+                         T* argmax);
 // The convolution's output gradient is gy times the activation's slope at y
-// (1 where y > 0, else alpha) at each window's argmax, and zero elsewhere.
-template <class T> void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* y,
-                                             const T* argmax, const T* gy, T* gx, T* gw, T* gb);
+// (1 where y > 0, else negative_slope) at each window's argmax, and zero elsewhere.
+template <class T>
+void conv2d_pool_backward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* y,
+                          const T* argmax, const T* gy, T* gx, T* gw, T* gb);
 
 // ---------------------------------------------------------------- maxpool2d
 // argmax (N, OH, OW, C), written when not null: the window position ph * pool_w + pw
@@ -74,17 +82,19 @@ template <class T> void batchnorm_backward_train(const BatchNormGeometry& g, con
 // (N, H, W, C) with g.stride == g.pool: the batch statistics as
 // batchnorm_forward_train (mean and inv_std written, moving statistics
 // updated), then y (N, PH, PW, C) = maxpool(leaky_relu(gamma * (x - mean) *
-// inv_std + beta, alpha)) with argmax as maxpool2d_forward's (written when not
+// inv_std + beta, negative_slope)) with argmax as maxpool2d_forward's (written when not
 // null). The normalised activations never go through memory.
-template <class T> void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T alpha, const T* x,
-                                                     const T* gamma, const T* beta, T* y, T* argmax, T* mean,
-                                                     T* inv_std, T* moving_mean, T* moving_var);
-// The normalised activations' gradient is gy * (y > 0 ? 1 : alpha) at each
+template <class T>
+void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T negative_slope, const T* x,
+                                  const T* gamma, const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
+                                  T* moving_var);
+// The normalised activations' gradient is gy * (y > 0 ? 1 : negative_slope) at each
 // window's argmax and zero elsewhere: gamma's and beta's gradients sum over the
 // pooled outputs only; gx is batch norm's input gradient of that.
-template <class T> void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x, const T* gamma,
-                                                      const T* mean, const T* inv_std, const T* y, const T* argmax,
-                                                      const T* gy, T* gx, T* ggamma, T* gbeta);
+template <class T>
+void batchnorm_pool_backward_train(const Pool2dGeometry& g, T negative_slope, const T* x, const T* gamma, const T* mean,
+                                   const T* inv_std, const T* y, const T* argmax, const T* gy, T* gx, T* ggamma,
+                                   T* gbeta);
 // Inference: normalise with the moving statistics.
 template <class T> void batchnorm_forward_infer(const BatchNormGeometry& g, T eps, const T* x, const T* gamma,
                                                 const T* beta, const T* moving_mean, const T* moving_var, T* y);
@@ -93,9 +103,11 @@ template <class T> void batchnorm_backward_infer(const BatchNormGeometry& g, T e
                                                  T* ggamma, T* gbeta);
 
 // ---------------------------------------------------------------- activations
-// LeakyReLU: y = x > 0 ? x : alpha * x (alpha 0 is ReLU).
-template <class T> void leaky_relu_forward(int64_t n, T alpha, const T* x, T* y);
-template <class T> void leaky_relu_backward(int64_t n, T alpha, const T* x, const T* gy, T* gx);
+// LeakyReLU: y = x > 0 ? x : negative_slope * x (negative_slope 0 is ReLU).
+template <class T>
+void leaky_relu_forward(int64_t n, T negative_slope, const T* x, T* y);
+template <class T>
+void leaky_relu_backward(int64_t n, T negative_slope, const T* x, const T* gy, T* gx);
 // Sigmoid and tanh differentiate through their output y.
 template <class T> void sigmoid_forward(int64_t n, const T* x, T* y);
 template <class T> void sigmoid_backward(int64_t n, const T* y, const T* gy, T* gx);

@@ -61,7 +61,7 @@ TEST_CASE("gradcheck softmax", "[gradcheck][softmax]") {
   CHECK(r.ok);
 }
 
-TEST_CASE("leaky_relu rejects a bad alpha", "[leaky_relu][errors]") {
-  CHECK_THROWS_WITH(ops::leaky_relu(Tensor::zeros({2}), -1.0), Catch::Contains("alpha must lie in [0, 1)"));
+TEST_CASE("leaky_relu rejects a bad negative_slope", "[leaky_relu][errors]") {
+  CHECK_THROWS_WITH(ops::leaky_relu(Tensor::zeros({2}), -1.0), Catch::Contains("negative_slope must lie in [0, 1)"));
   CHECK_THROWS_WITH(nn::LeakyReLU(1.5), Catch::Contains("negative_slope"));
 }

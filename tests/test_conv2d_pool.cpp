@@ -18,7 +18,7 @@ struct Case {
   int64_t h, w, c, k, f;
   ops::Padding padding;
   int64_t pool_h, pool_w;
-  double slope;
+  double negative_slope;
 };
 
 // P1.1's two branches and P1.2's convolutions in small; 'same' padding; more
@@ -35,7 +35,8 @@ TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradi
   for (const Case& cs : kCases)
     for (DType dtype : {DType::f64, DType::f32}) {
       INFO("input " << cs.h << "x" << cs.w << "x" << cs.c << " kernel " << cs.k << " filters " << cs.f << " pool "
-                    << cs.pool_h << "x" << cs.pool_w << " slope " << cs.slope << " " << dtype_name(dtype));
+                    << cs.pool_h << "x" << cs.pool_w << " negative_slope " << cs.negative_slope << " "
+                    << dtype_name(dtype));
       const Tensor x = random_tensor({3, cs.h, cs.w, cs.c}, 1).to(dtype);
       const Tensor w = random_tensor({cs.k, cs.k, cs.c, cs.f}, 2).to(dtype), b = random_tensor({cs.f}, 3).to(dtype);
       const ops::Conv2dOptions conv{1, 1, cs.padding};
@@ -44,13 +45,13 @@ TEST_CASE("conv2d_pool equals conv2d, leaky_relu and maxpool2d, values and gradi
       const Tensor upstream = random_tensor(pooled_shape.shape(), 4);
       const auto fused = run_with_gradients(
           [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
-            return ops::conv2d_pool(xi, wi, bi, conv, cs.slope, pool);
+            return ops::conv2d_pool(xi, wi, bi, conv, cs.negative_slope, pool);
           },
           x, w, b, upstream);
       const auto chain = run_with_gradients(
           [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
             Tensor z = ops::conv2d(xi, wi, bi, conv);
-            if (cs.slope != 1.0) z = ops::leaky_relu(z, cs.slope);
+            if (cs.negative_slope != 1.0) z = ops::leaky_relu(z, cs.negative_slope);
             return ops::maxpool2d(z, pool);
           },
           x, w, b, upstream);
@@ -102,10 +103,10 @@ TEST_CASE("gradcheck conv2d_pool", "[gradcheck][conv2d_pool]") {
     Tensor b = random_tensor({cs.f}, 13).set_requires_grad();
     auto r = gradcheck(
         [&](auto& in) {
-          return ops::conv2d_pool(in[0], in[1], in[2], {1, 1, cs.padding}, cs.slope, {cs.pool_h, cs.pool_w});
+          return ops::conv2d_pool(in[0], in[1], in[2], {1, 1, cs.padding}, cs.negative_slope, {cs.pool_h, cs.pool_w});
         },
         {x, w, b});
-    INFO("kernel " << cs.k << " filters " << cs.f << " slope " << cs.slope << "\n" << r.report);
+    INFO("kernel " << cs.k << " filters " << cs.f << " negative_slope " << cs.negative_slope << "\n" << r.report);
     CHECK(r.ok);
   }
 }
@@ -116,8 +117,8 @@ TEST_CASE("conv2d_pool rejects settings it does not fuse and bad shapes", "[conv
                                                                          Catch::Contains("strides (2, 2)"));
   CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {2, 2, 1, 1}),
                     Catch::Contains("pool (2, 2) with strides (1, 1)"));
-  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 1.5, {2, 2}), Catch::Contains("slope 1.5"));
-  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, -0.1, {2, 2}), Catch::Contains("slope -0.1"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 1.5, {2, 2}), Catch::Contains("negative_slope 1.5"));
+  CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, -0.1, {2, 2}), Catch::Contains("negative_slope -0.1"));
   CHECK_THROWS_WITH(ops::conv2d_pool(x, w, b, {}, 0.3, {8, 8}), Catch::Contains("smaller than the pool (8, 8)"));
   CHECK_THROWS_WITH(ops::conv2d_pool(x, Tensor::zeros({3, 3, 1, 4}), b, {}, 0.3, {2, 2}),
                     Catch::Contains("2 channels but kernel"));
@@ -156,23 +157,23 @@ TEST_CASE("Sequential fuses Conv2D + LeakyReLU + MaxPooling2D with the layers' r
     require_close(fused_grads[i], parameters[i].grad().to_vector<double>(), 1e-12, "parameter gradient");
 }
 
-TEST_CASE("fold_batch_norm gives a convolution equal to conv2d then inference batch_norm", "[conv2d_pool][batchnorm]") {
+TEST_CASE("fold_batchnorm gives a convolution equal to conv2d then inference batchnorm", "[conv2d_pool][batchnorm]") {
   const Tensor x = random_tensor({2, 9, 8, 3}, 41), k = random_tensor({3, 3, 3, 5}, 42), b = random_tensor({5}, 43);
   const Tensor gamma = random_tensor({5}, 44), beta = random_tensor({5}, 45), mean = random_tensor({5}, 46),
                variance = random_tensor({5}, 47, 0.1, 2.0);
-  const ops::FoldedConv folded = ops::fold_batch_norm(k, b, gamma, beta, mean, variance, 1e-3);
+  const ops::FoldedConv folded = ops::fold_batchnorm(k, b, gamma, beta, mean, variance, 1e-3);
   const auto expected =
-      ops::batch_norm(ops::conv2d(x, k, b, {1, 1, ops::Padding::same}), gamma, beta, mean, variance, false)
+      ops::batchnorm(ops::conv2d(x, k, b, {1, 1, ops::Padding::same}), gamma, beta, mean, variance, false)
           .to_vector<double>();
   require_close(ops::conv2d(x, folded.kernel, folded.bias, {1, 1, ops::Padding::same}).to_vector<double>(), expected,
                 1e-12, "folded");
   // Without a bias the convolution's is zero.
-  const ops::FoldedConv unbiased = ops::fold_batch_norm(k, Tensor(), gamma, beta, mean, variance, 1e-3);
+  const ops::FoldedConv unbiased = ops::fold_batchnorm(k, Tensor(), gamma, beta, mean, variance, 1e-3);
   require_close(ops::conv2d(x, unbiased.kernel, unbiased.bias).to_vector<double>(),
-                ops::batch_norm(ops::conv2d(x, k, Tensor()), gamma, beta, mean, variance, false).to_vector<double>(),
+                ops::batchnorm(ops::conv2d(x, k, Tensor()), gamma, beta, mean, variance, false).to_vector<double>(),
                 1e-12, "unbiased");
-  CHECK_THROWS_WITH(ops::fold_batch_norm(k, b, Tensor::zeros({4}, DType::f64), beta, mean, variance, 1e-3),
-                    Catch::Contains("fold_batch_norm") && Catch::Contains("must be (5,)"));
+  CHECK_THROWS_WITH(ops::fold_batchnorm(k, b, Tensor::zeros({4}, DType::f64), beta, mean, variance, 1e-3),
+                    Catch::Contains("fold_batchnorm") && Catch::Contains("must be (5,)"));
 }
 
 TEST_CASE("Sequential folds inference batch norm into the fused convolution only without gradients",

@@ -1,4 +1,4 @@
-// LeakyReLU (ReLU at alpha 0), sigmoid, tanh and softmax on the CPU. Sigmoid
+// LeakyReLU (ReLU at negative_slope 0), sigmoid, tanh and softmax on the CPU. Sigmoid
 // and tanh use Eigen's vectorised array functions over OpenMP chunks.
 #include <Eigen/Core>
 #include <algorithm>
@@ -26,15 +26,15 @@ void for_chunks(int64_t n, Fn fn) {
 }  // namespace
 
 template <class T>
-void leaky_relu_forward(int64_t n, T alpha, const T* x, T* y) {
+void leaky_relu_forward(int64_t n, T negative_slope, const T* x, T* y) {
   TIMBRE_PARALLEL_FOR_IF(n >= kElementwiseGrain)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : alpha * x[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : negative_slope * x[i];
 }
 
 template <class T>
-void leaky_relu_backward(int64_t n, T alpha, const T* x, const T* gy, T* gx) {
+void leaky_relu_backward(int64_t n, T negative_slope, const T* x, const T* gy, T* gx) {
   TIMBRE_PARALLEL_FOR_IF(n >= kElementwiseGrain)
-  for (int64_t i = 0; i < n; ++i) gx[i] += x[i] > T(0) ? gy[i] : alpha * gy[i];
+  for (int64_t i = 0; i < n; ++i) gx[i] += x[i] > T(0) ? gy[i] : negative_slope * gy[i];
 }
 
 template <class T>

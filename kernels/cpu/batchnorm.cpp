@@ -242,7 +242,7 @@ template <class T, int Count>
 // The windows of one row of pooled outputs, channels [c0, c0 + Count): the
 // first maximum of the normalised values (row-major, strict >), then LeakyReLU.
 template <class T, int Count>
-void pool_normalised_row(const Pool2dGeometry& g, T alpha, const T* x, const T* center, const T* scale,
+void pool_normalised_row(const Pool2dGeometry& g, T negative_slope, const T* x, const T* center, const T* scale,
                          const T* shift, int64_t n, int64_t py, int64_t c0, T* y, T* argmax) {
   using V = ChunkVec<T>;
   const T* end = x + g.batch * g.in_h * g.in_w * g.channels;
@@ -260,7 +260,7 @@ void pool_normalised_row(const Pool2dGeometry& g, T alpha, const T* x, const T* 
         best = greater ? v : best;
         first = greater ? V{} + static_cast<T>(dy * g.pool_w + dx) : first;
       }
-    const V out = best > 0 ? best : alpha * best;
+    const V out = best > 0 ? best : negative_slope * best;
     const int64_t at = ((n * g.out_h + py) * g.out_w + px) * g.channels + c0;
     std::memcpy(y + at, &out, Count * sizeof(T));
     if (argmax) std::memcpy(argmax + at, &first, Count * sizeof(T));
@@ -269,8 +269,8 @@ void pool_normalised_row(const Pool2dGeometry& g, T alpha, const T* x, const T* 
 }  // namespace
 
 template <class T>
-void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T alpha, const T* x, const T* gamma,
-                                  const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
+void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T negative_slope, const T* x,
+                                  const T* gamma, const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
                                   T* moving_var) {
   const BatchNormGeometry bg{g.batch * g.in_h * g.in_w, g.channels};
   const Stretches st(bg);
@@ -287,13 +287,13 @@ void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T 
   for (int64_t row = 0; row < g.batch * g.out_h; ++row)
     for (int64_t c0 = 0; c0 < g.channels; c0 += kPoolChunk)
       with_constant<kPoolChunk>(std::min(kPoolChunk, g.channels - c0), [&](auto count) {
-        pool_normalised_row<T, decltype(count)::value>(g, alpha, x, center.data(), scale.data(), shift.data(),
-                                                        row / g.out_h, row % g.out_h, c0, y, argmax);
+        pool_normalised_row<T, decltype(count)::value>(g, negative_slope, x, center.data(), scale.data(), shift.data(),
+                                                       row / g.out_h, row % g.out_h, c0, y, argmax);
       });
 }
 
 template <class T>
-void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x, const T* gamma, const T* mean,
+void batchnorm_pool_backward_train(const Pool2dGeometry& g, T negative_slope, const T* x, const T* gamma, const T* mean,
                                    const T* inv_std, const T* y, const T* argmax, const T* gy, T* gx, T* ggamma,
                                    T* gbeta) {
   const int64_t C = g.channels;
@@ -325,7 +325,7 @@ void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x,
         const int64_t corner = ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * C;
         const int64_t out = (row * g.out_w + px) * C;
         for (int64_t c = 0; c < C; ++c) {
-          const T ga = gy[out + c] * (y[out + c] > 0 ? T(1) : alpha);
+          const T ga = gy[out + c] * (y[out + c] > 0 ? T(1) : negative_slope);
           const int64_t i = corner + offset[static_cast<size_t>(argmax[out + c])] + c;
           sums[c] += ga;
           sums[C + c] += static_cast<double>(ga) * ((x[i] - mean[c]) * inv_std[c]);

@@ -34,8 +34,6 @@ using simd::kLanes;
 using simd::load;
 using simd::Vec;
 using DirectGeometry = direct::Geometry;
-// Largest channel counts the direct path takes; wider layers suit a GEMM.
-constexpr int64_t kDirectMaxChannels = 16;
 
 template <class T>
 T horizontal_sum(const Vec<T>& v) {
@@ -148,7 +146,7 @@ void direct_weight_gradient(const DirectGeometry& d, int64_t batch, const T* x, 
 }
 
 bool use_direct(const Conv2dGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.in_c <= kDirectMaxChannels && g.out_c <= kDirectMaxChannels &&
+  return g.stride_h == 1 && g.stride_w == 1 && g.in_c <= direct::kMaxChannels && g.out_c <= direct::kMaxChannels &&
          g.pad_top < g.kernel_h && g.pad_left < g.kernel_w;
 }
 

@@ -93,7 +93,7 @@ template <class T>
 // out_w * out_c). Window positions in row-major order with a strict >: the
 // first maximum wins, as in maxpool2d.
 template <class T>
-void pool_strip(const ConvPoolGeometry& g, T alpha, Strip<T>& s, int64_t pooled_rows, int64_t count, T* y,
+void pool_strip(const ConvPoolGeometry& g, T negative_slope, Strip<T>& s, int64_t pooled_rows, int64_t count, T* y,
                 T* argmax) {
   const int64_t out_c = g.conv.out_c;
   for (int64_t pr = 0; pr < pooled_rows; ++pr) {
@@ -106,7 +106,7 @@ void pool_strip(const ConvPoolGeometry& g, T alpha, Strip<T>& s, int64_t pooled_
           best = greater ? v : best;
           first = greater ? Vec<T>{} + static_cast<T>(p) : first;
         }
-        simd::store(s.pooled.data() + c * s.phase_cols + j, best > 0 ? best : alpha * best);
+        simd::store(s.pooled.data() + c * s.phase_cols + j, best > 0 ? best : negative_slope * best);
         simd::store(s.position.data() + c * s.phase_cols + j, first);
       }
     // To channels-last.
@@ -122,8 +122,8 @@ void pool_strip(const ConvPoolGeometry& g, T alpha, Strip<T>& s, int64_t pooled_
 
 // Output channels [co0, co0 + CO) of one sample: strips of conv rows, each pooled at once.
 template <class T, int CO>
-void sample_forward(const ConvPoolGeometry& g, const direct::Geometry& d, T alpha, const Planes<T>& x, const T* w,
-                    const T* b, int64_t co0, Strip<T>& s, T* y, T* argmax) {
+void sample_forward(const ConvPoolGeometry& g, const direct::Geometry& d, T negative_slope, const Planes<T>& x,
+                    const T* w, const T* b, int64_t co0, Strip<T>& s, T* y, T* argmax) {
   constexpr int R = kRowBlock<CO>;
   const int64_t strip_rows = g.pool_h * R;  // a multiple of R: tiles never cross strips
   const int64_t used_h = g.out_h * g.pool_h, used_w = g.out_w * g.pool_w;
@@ -140,14 +140,15 @@ void sample_forward(const ConvPoolGeometry& g, const direct::Geometry& d, T alph
             store_phases(acc[r][c] + bias[c], g.pool_w, s.phase_cols, ow0, s.phase(g, c, r0 + r, 0));
       }
     const int64_t offset = (first / g.pool_h) * g.out_w * g.conv.out_c + co0;
-    pool_strip(g, alpha, s, rows / g.pool_h, CO, y + offset, argmax ? argmax + offset : nullptr);
+    pool_strip(g, negative_slope, s, rows / g.pool_h, CO, y + offset, argmax ? argmax + offset : nullptr);
   }
 }
 
 }  // namespace
 
 template <class T>
-void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* b, T* y, T* argmax) {
+void conv2d_pool_forward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* b, T* y,
+                         T* argmax) {
   const direct::Geometry d = direct::geometry_of(g.conv);
   const int64_t work =
       g.conv.batch * g.out_h * g.pool_h * g.out_w * g.pool_w * d.out_c * d.kernel_h * d.kernel_w * d.in_c;
@@ -165,7 +166,7 @@ void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T
       planes.fill(d, x + n * in_size);
       for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
         with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
-          sample_forward<T, decltype(co)::value>(g, d, alpha, planes, w, b, co0, strip, y + n * out_size,
+          sample_forward<T, decltype(co)::value>(g, d, negative_slope, planes, w, b, co0, strip, y + n * out_size,
                                                  argmax ? argmax + n * out_size : nullptr);
         });
     }
@@ -174,8 +175,8 @@ void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T
 }
 
 template <class T>
-void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* y, const T* argmax,
-                          const T* gy, T* gx, T* gw, T* gb) {
+void conv2d_pool_backward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* y,
+                          const T* argmax, const T* gy, T* gx, T* gw, T* gb) {
   if (!gx && !gw && !gb) return;
   const direct::Geometry d = direct::geometry_of(g.conv);
   const int64_t taps = d.kernel_h * d.kernel_w, wsize = taps * d.in_c * d.out_c;
@@ -238,7 +239,7 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const 
       for (int64_t py = 0, e = 0; py < g.out_h; ++py)
         for (int64_t px = 0; px < g.out_w; ++px)
           for (int64_t co = 0; co < d.out_c; ++co, ++e) {
-            const T grad = gy_n[e] * (y_n[e] > 0 ? T(1) : alpha);
+            const T grad = gy_n[e] * (y_n[e] > 0 ? T(1) : negative_slope);
             const auto p = static_cast<size_t>(argmax_n[e]);
             if (gx) gyp->row(co, py * g.pool_h + dd.pad_top)[px * g.pool_w + dd.pad_left + gy_offset[p]] = grad;
             const int64_t slot = co * windows + py * g.out_w + px;

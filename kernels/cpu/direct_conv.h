@@ -23,6 +23,9 @@ using simd::Vec;
 
 // Output channels held in registers at once; more are done in blocks of this size.
 inline constexpr int kChannelBlock = 8;
+// Largest channel counts the direct convolution takes (conv2d's direct path, the
+// fused conv2d_pool); wider layers suit im2col + GEMM.
+inline constexpr int64_t kMaxChannels = 16;
 // Most output rows one tile computes (kRowBlock<1>).
 inline constexpr int64_t kMaxRowBlock = 8;
 

@@ -1,4 +1,4 @@
-// LeakyReLU (ReLU at alpha 0), sigmoid, tanh: grid-stride elementwise kernels.
+// LeakyReLU (ReLU at negative_slope 0), sigmoid, tanh: grid-stride elementwise kernels.
 // Softmax: one warp per row, with the row's maximum and sums reduced by warp
 // shuffles (four rows per 128-thread block).
 #include <cmath>
@@ -9,13 +9,13 @@ namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
 namespace {
 template <class T>
-__global__ void leaky_relu_forward_kernel(int64_t n, T alpha, const T* x, T* y) {
-  TIMBRE_GRID_STRIDE_LOOP(i, n) y[i] = x[i] > T(0) ? x[i] : alpha * x[i];
+__global__ void leaky_relu_forward_kernel(int64_t n, T negative_slope, const T* x, T* y) {
+  TIMBRE_GRID_STRIDE_LOOP(i, n) y[i] = x[i] > T(0) ? x[i] : negative_slope * x[i];
 }
 
 template <class T>
-__global__ void leaky_relu_backward_kernel(int64_t n, T alpha, const T* x, const T* gy, T* gx) {
-  TIMBRE_GRID_STRIDE_LOOP(i, n) gx[i] += x[i] > T(0) ? gy[i] : alpha * gy[i];
+__global__ void leaky_relu_backward_kernel(int64_t n, T negative_slope, const T* x, const T* gy, T* gx) {
+  TIMBRE_GRID_STRIDE_LOOP(i, n) gx[i] += x[i] > T(0) ? gy[i] : negative_slope * gy[i];
 }
 
 template <class T>
@@ -70,13 +70,13 @@ __global__ void softmax_backward_kernel(int64_t rows, int64_t cols, const T* y, 
 }  // namespace
 
 template <class T>
-void leaky_relu_forward(int64_t n, T alpha, const T* x, T* y) {
-  launch("leaky_relu_forward", leaky_relu_forward_kernel<T>, blocks_for(n), kThreads, 0, n, alpha, x, y);
+void leaky_relu_forward(int64_t n, T negative_slope, const T* x, T* y) {
+  launch("leaky_relu_forward", leaky_relu_forward_kernel<T>, blocks_for(n), kThreads, 0, n, negative_slope, x, y);
 }
 
 template <class T>
-void leaky_relu_backward(int64_t n, T alpha, const T* x, const T* gy, T* gx) {
-  launch("leaky_relu_backward", leaky_relu_backward_kernel<T>, blocks_for(n), kThreads, 0, n, alpha, x, gy, gx);
+void leaky_relu_backward(int64_t n, T negative_slope, const T* x, const T* gy, T* gx) {
+  launch("leaky_relu_backward", leaky_relu_backward_kernel<T>, blocks_for(n), kThreads, 0, n, negative_slope, x, gy, gx);
 }
 
 template <class T>

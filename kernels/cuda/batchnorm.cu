@@ -75,7 +75,7 @@ __global__ void normalize_kernel(int64_t rows, int64_t channels, const T* x, con
 
 // One thread per pooled element (n, py, px, c) of g.
 template <class T>
-__global__ void normalize_pool_kernel(Pool2dGeometry g, T alpha, const T* x, const T* mean, const T* inv_std,
+__global__ void normalize_pool_kernel(Pool2dGeometry g, T negative_slope, const T* x, const T* mean, const T* inv_std,
                                       const T* gamma, const T* beta, T* y, T* argmax) {
   TIMBRE_GRID_STRIDE_LOOP(e, g.batch * g.out_h * g.out_w * g.channels) {
     const int64_t c = e % g.channels, px = e / g.channels % g.out_w, py = e / (g.channels * g.out_w) % g.out_h;
@@ -92,15 +92,15 @@ __global__ void normalize_pool_kernel(Pool2dGeometry g, T alpha, const T* x, con
         first = p;
       }
     }
-    y[e] = best > 0 ? best : alpha * best;
+    y[e] = best > 0 ? best : negative_slope * best;
     if (argmax) argmax[e] = static_cast<T>(first);
   }
 }
 
-// The normalised activations' gradient at pooled element i: gy times the activation's slope at y.
+// The normalised activations' gradient at pooled element i: gy times the activation's negative_slope at y.
 template <class T>
-__device__ __forceinline__ T pooled_gradient(T alpha, const T* y, const T* gy, int64_t i) {
-  return y[i] > 0 ? gy[i] : alpha * gy[i];
+__device__ __forceinline__ T pooled_gradient(T negative_slope, const T* y, const T* gy, int64_t i) {
+  return y[i] > 0 ? gy[i] : negative_slope * gy[i];
 }
 
 // GradientTerms over rows r = pooled elements (n, py, px): v[0] = the pooled
@@ -108,7 +108,7 @@ __device__ __forceinline__ T pooled_gradient(T alpha, const T* y, const T* gy, i
 template <class T>
 struct PooledGradientTerms {
   Pool2dGeometry g;
-  T alpha;
+  T negative_slope;
   const T* x;
   const T* y;
   const T* argmax;
@@ -119,7 +119,7 @@ struct PooledGradientTerms {
     const int64_t px = r % g.out_w, py = r / g.out_w % g.out_h, n = r / (g.out_w * g.out_h);
     const int64_t i = r * g.channels + c, p = static_cast<int64_t>(argmax[i]);
     const int64_t ih = py * g.pool_h + p / g.pool_w, iw = px * g.pool_w + p % g.pool_w;
-    const T grad = pooled_gradient(alpha, y, gy, i);
+    const T grad = pooled_gradient(negative_slope, y, gy, i);
     v[0] = grad;
     v[1] = static_cast<double>(grad) * (x[((n * g.in_h + ih) * g.in_w + iw) * g.channels + c] - mean[c]) * inv_std[c];
   }
@@ -158,7 +158,7 @@ __global__ void train_input_gradient_kernel(int64_t rows, int64_t channels, cons
 // gradient where the element is its window's argmax and zero elsewhere
 // (elements outside every window included).
 template <class T>
-__global__ void pool_input_gradient_kernel(Pool2dGeometry g, T alpha, const T* x, const T* gamma, const T* mean,
+__global__ void pool_input_gradient_kernel(Pool2dGeometry g, T negative_slope, const T* x, const T* gamma, const T* mean,
                                            const T* inv_std, const T* y, const T* argmax, const T* gy,
                                            const double* sums, T* gx) {
   const double m = static_cast<double>(g.batch * g.in_h * g.in_w);
@@ -170,7 +170,7 @@ __global__ void pool_input_gradient_kernel(Pool2dGeometry g, T alpha, const T* x
     if (py < g.out_h && px < g.out_w) {
       const int64_t pooled = ((n * g.out_h + py) * g.out_w + px) * g.channels + c;
       if (static_cast<int64_t>(argmax[pooled]) == (ih - py * g.pool_h) * g.pool_w + (iw - px * g.pool_w))
-        grad = pooled_gradient(alpha, y, gy, pooled);
+        grad = pooled_gradient(negative_slope, y, gy, pooled);
     }
     gx[e] += train_input_gradient(e, c, g.channels, m, grad, x, gamma, mean, inv_std, sums);
   }
@@ -238,30 +238,30 @@ void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* g
 }
 
 template <class T>
-void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T alpha, const T* x, const T* gamma,
+void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T negative_slope, const T* x, const T* gamma,
                                   const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
                                   T* moving_var) {
   batch_statistics("batchnorm_pool_forward_train", g.batch * g.in_h * g.in_w, g.channels, eps, momentum, x, mean,
                    inv_std, moving_mean, moving_var);
   launch("batchnorm_pool_forward_train", normalize_pool_kernel<T>,
-         blocks_for(g.batch * g.out_h * g.out_w * g.channels), kThreads, 0, g, alpha, x, static_cast<const T*>(mean),
+         blocks_for(g.batch * g.out_h * g.out_w * g.channels), kThreads, 0, g, negative_slope, x, static_cast<const T*>(mean),
          static_cast<const T*>(inv_std), gamma, beta, y, argmax);
 }
 
 template <class T>
-void batchnorm_pool_backward_train(const Pool2dGeometry& g, T alpha, const T* x, const T* gamma, const T* mean,
+void batchnorm_pool_backward_train(const Pool2dGeometry& g, T negative_slope, const T* x, const T* gamma, const T* mean,
                                    const T* inv_std, const T* y, const T* argmax, const T* gy, T* gx, T* ggamma,
                                    T* gbeta) {
   const int64_t C = g.channels;
   Workspace<double> sums(2 * C);
   column_sums<2>("batchnorm_pool_backward_train", g.batch * g.out_h * g.out_w, C,
-                 PooledGradientTerms<T>{g, alpha, x, y, argmax, gy, mean, inv_std}, sums.data());
+                 PooledGradientTerms<T>{g, negative_slope, x, y, argmax, gy, mean, inv_std}, sums.data());
   const double* s = sums.data();
   launch("batchnorm_pool_backward_train", add_parameter_gradients_kernel<T>, blocks_for(C), kThreads, 0, C, s,
          ggamma, gbeta);
   if (gx)
     launch("batchnorm_pool_backward_train", pool_input_gradient_kernel<T>,
-           blocks_for(g.batch * g.in_h * g.in_w * C), kThreads, 0, g, alpha, x, gamma, mean, inv_std, y, argmax, gy,
+           blocks_for(g.batch * g.in_h * g.in_w * C), kThreads, 0, g, negative_slope, x, gamma, mean, inv_std, y, argmax, gy,
            s, gx);
 }
 

@@ -14,7 +14,7 @@ namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
 namespace {
 template <class T>
-__global__ void conv2d_pool_forward_kernel(ConvPoolGeometry g, T alpha, const T* x, const T* w, const T* b, T* y,
+__global__ void conv2d_pool_forward_kernel(ConvPoolGeometry g, T negative_slope, const T* x, const T* w, const T* b, T* y,
                                            T* argmax) {
   const Conv2dGeometry& c = g.conv;
   TIMBRE_GRID_STRIDE_LOOP(e, c.batch * g.out_h * g.out_w * c.out_c) {
@@ -43,26 +43,26 @@ __global__ void conv2d_pool_forward_kernel(ConvPoolGeometry g, T alpha, const T*
         first = p;
       }
     }
-    y[e] = best > 0 ? best : alpha * best;
+    y[e] = best > 0 ? best : negative_slope * best;
     if (argmax) argmax[e] = static_cast<T>(first);
   }
 }
 
-// The conv-output gradient at pooled element i: gy times the activation's slope at y.
+// The conv-output gradient at pooled element i: gy times the activation's negative_slope at y.
 template <class T>
-__device__ __forceinline__ T pooled_gradient(T alpha, const T* y, const T* gy, int64_t i) {
-  return y[i] > 0 ? gy[i] : alpha * gy[i];
+__device__ __forceinline__ T pooled_gradient(T negative_slope, const T* y, const T* gy, int64_t i) {
+  return y[i] > 0 ? gy[i] : negative_slope * gy[i];
 }
 
 // Column sums over rows r = pooled elements (n, py, px) for the bias gradient: column co.
 template <class T>
 struct BiasTerm {
-  T alpha;
+  T negative_slope;
   int64_t out_c;
   const T* y;
   const T* gy;
   __device__ void operator()(int64_t r, int64_t co, double* v) const {
-    v[0] = pooled_gradient(alpha, y, gy, r * out_c + co);
+    v[0] = pooled_gradient(negative_slope, y, gy, r * out_c + co);
   }
 };
 
@@ -71,7 +71,7 @@ struct BiasTerm {
 template <class T>
 struct KernelTerm {
   ConvPoolGeometry g;
-  T alpha;
+  T negative_slope;
   const T* x;
   const T* y;
   const T* argmax;
@@ -88,7 +88,7 @@ struct KernelTerm {
       v[0] = 0;  // a tap in the padding
       return;
     }
-    v[0] = static_cast<double>(pooled_gradient(alpha, y, gy, i)) * x[((n * c.in_h + ih) * c.in_w + iw) * c.in_c + ci];
+    v[0] = static_cast<double>(pooled_gradient(negative_slope, y, gy, i)) * x[((n * c.in_h + ih) * c.in_w + iw) * c.in_c + ci];
   }
 };
 
@@ -100,7 +100,7 @@ __global__ void add_sums_kernel(int64_t count, const double* sums, T* out) {
 // gx (n, ih, iw, ci) += the gradient at every conv position (oh, ow) that reads it
 // through tap (kh, kw) and is its window's argmax, times w[kh, kw, ci, co].
 template <class T>
-__global__ void conv2d_pool_input_gradient_kernel(ConvPoolGeometry g, T alpha, const T* w, const T* y,
+__global__ void conv2d_pool_input_gradient_kernel(ConvPoolGeometry g, T negative_slope, const T* w, const T* y,
                                                   const T* argmax, const T* gy, T* gx) {
   const Conv2dGeometry& c = g.conv;
   TIMBRE_GRID_STRIDE_LOOP(e, c.batch * c.in_h * c.in_w * c.in_c) {
@@ -118,7 +118,7 @@ __global__ void conv2d_pool_input_gradient_kernel(ConvPoolGeometry g, T alpha, c
         const T* wp = w + ((kh * c.kernel_w + kw) * c.in_c + ci) * c.out_c;
         for (int64_t co = 0; co < c.out_c; ++co)
           if (static_cast<int64_t>(argmax[pooled + co]) == position)
-            sum += pooled_gradient(alpha, y, gy, pooled + co) * wp[co];
+            sum += pooled_gradient(negative_slope, y, gy, pooled + co) * wp[co];
       }
     }
     gx[e] += sum;
@@ -127,33 +127,33 @@ __global__ void conv2d_pool_input_gradient_kernel(ConvPoolGeometry g, T alpha, c
 }  // namespace
 
 template <class T>
-void conv2d_pool_forward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* b, T* y, T* argmax) {
+void conv2d_pool_forward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* b, T* y, T* argmax) {
   launch("conv2d_pool_forward", conv2d_pool_forward_kernel<T>,
-         blocks_for(g.conv.batch * g.out_h * g.out_w * g.conv.out_c), kThreads, 0, g, alpha, x, w, b, y, argmax);
+         blocks_for(g.conv.batch * g.out_h * g.out_w * g.conv.out_c), kThreads, 0, g, negative_slope, x, w, b, y, argmax);
 }
 
 template <class T>
-void conv2d_pool_backward(const ConvPoolGeometry& g, T alpha, const T* x, const T* w, const T* y, const T* argmax,
+void conv2d_pool_backward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* y, const T* argmax,
                           const T* gy, T* gx, T* gw, T* gb) {
   const Conv2dGeometry& c = g.conv;
   const int64_t pooled = c.batch * g.out_h * g.out_w;
   if (gb) {
     Workspace<double> sums(c.out_c);
-    column_sums<1>("conv2d_pool_backward bias", pooled, c.out_c, BiasTerm<T>{alpha, c.out_c, y, gy}, sums.data());
+    column_sums<1>("conv2d_pool_backward bias", pooled, c.out_c, BiasTerm<T>{negative_slope, c.out_c, y, gy}, sums.data());
     launch("conv2d_pool_backward bias", add_sums_kernel<T>, blocks_for(c.out_c), kThreads, 0, c.out_c,
            static_cast<const double*>(sums.data()), gb);
   }
   if (gw) {
     const int64_t weights = c.kernel_h * c.kernel_w * c.in_c * c.out_c;
     Workspace<double> sums(weights);
-    column_sums<1>("conv2d_pool_backward kernel", pooled, weights, KernelTerm<T>{g, alpha, x, y, argmax, gy},
+    column_sums<1>("conv2d_pool_backward kernel", pooled, weights, KernelTerm<T>{g, negative_slope, x, y, argmax, gy},
                    sums.data());
     launch("conv2d_pool_backward kernel", add_sums_kernel<T>, blocks_for(weights), kThreads, 0, weights,
            static_cast<const double*>(sums.data()), gw);
   }
   if (gx)
     launch("conv2d_pool_backward input", conv2d_pool_input_gradient_kernel<T>,
-           blocks_for(c.batch * c.in_h * c.in_w * c.in_c), kThreads, 0, g, alpha, w, y, argmax, gy, gx);
+           blocks_for(c.batch * c.in_h * c.in_w * c.in_c), kThreads, 0, g, negative_slope, w, y, argmax, gy, gx);
 }
 
 TIMBRE_INSTANTIATE_KERNEL(conv2d_pool_forward)

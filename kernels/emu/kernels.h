@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/geometry.h"
+#include "kernels/ops.h"
 
 namespace timbre::kernels::emu {
 #include "kernels/kernels.h"

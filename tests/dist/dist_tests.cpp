@@ -206,11 +206,11 @@ TEST_CASE("gradient buckets: several small buckets give the same average as one"
   CHECK(same_on_all_ranks(optimizer.gradients()));
 }
 
-TEST_CASE("gradcheck sync_batch_norm (this process alone)", "[dist][sync_batchnorm][gradcheck]") {
+TEST_CASE("gradcheck sync_batchnorm (this process alone)", "[dist][sync_batchnorm][gradcheck]") {
   auto alone = dist::init(dist::Backend::single);
   const Tensor moving_mean = Tensor::zeros({3}, DType::f64), moving_variance = Tensor::ones({3}, DType::f64);
   auto r = gradcheck(
-      [&](auto& in) { return dist::sync_batch_norm(in[0], in[1], in[2], moving_mean, moving_variance, true, *alone); },
+      [&](auto& in) { return dist::sync_batchnorm(in[0], in[1], in[2], moving_mean, moving_variance, true, *alone); },
       {random_tensor({4, 2, 3}, 1, -2, 2).set_requires_grad(), random_tensor({3}, 2, 0.5, 1.5).set_requires_grad(),
        random_tensor({3}, 3).set_requires_grad()});
   INFO(r.report);
@@ -219,8 +219,8 @@ TEST_CASE("gradcheck sync_batch_norm (this process alone)", "[dist][sync_batchno
 
 // Each rank holds its rows of one global batch: outputs, input gradients, the
 // ranks' summed gamma/beta gradients and the moving statistics must be those
-// of ops::batch_norm on the whole batch (itself gradient-checked in test_batchnorm).
-TEST_CASE("sync_batch_norm across ranks equals batch_norm of the global batch", "[dist][sync_batchnorm]") {
+// of ops::batchnorm on the whole batch (itself gradient-checked in test_batchnorm).
+TEST_CASE("sync_batchnorm across ranks equals batchnorm of the global batch", "[dist][sync_batchnorm]") {
   const int w = world().world_size(), r = world().rank();
   const int64_t rows_per_rank = 3, C = 4, total = rows_per_rank * w;
   const Tensor x_all = random_tensor({total, C}, 7, -3, 5), upstream_all = random_tensor({total, C}, 8);
@@ -234,13 +234,13 @@ TEST_CASE("sync_batch_norm across ranks equals batch_norm of the global batch", 
   Tensor x = rows_of(x_all, r * rows_per_rank, rows_per_rank).set_requires_grad();
   Tensor g = gamma.clone().set_requires_grad(), b = beta.clone().set_requires_grad();
   Tensor mm = Tensor::zeros({C}, DType::f64), mv = Tensor::ones({C}, DType::f64);
-  Tensor y = dist::sync_batch_norm(x, g, b, mm, mv, true, world(), options);
+  Tensor y = dist::sync_batchnorm(x, g, b, mm, mv, true, world(), options);
   y.backward(rows_of(upstream_all, r * rows_per_rank, rows_per_rank));
 
   Tensor xr = x_all.clone().set_requires_grad(), gr = gamma.clone().set_requires_grad(),
          br = beta.clone().set_requires_grad();
   Tensor mmr = Tensor::zeros({C}, DType::f64), mvr = Tensor::ones({C}, DType::f64);
-  Tensor yr = ops::batch_norm(xr, gr, br, mmr, mvr, true, options);
+  Tensor yr = ops::batchnorm(xr, gr, br, mmr, mvr, true, options);
   yr.backward(upstream_all);
 
   CHECK(max_relative_difference(y, rows_of(yr, r * rows_per_rank, rows_per_rank), 1e-6) < 1e-12);
@@ -253,9 +253,9 @@ TEST_CASE("sync_batch_norm across ranks equals batch_norm of the global batch", 
   CHECK(max_relative_difference(mm, mmr, 1e-6) < 1e-12);
   CHECK(max_relative_difference(mv, mvr, 1e-6) < 1e-12);
   if (w > 1) {
-    // Local statistics (plain batch_norm on this rank's rows) are not those of the global batch.
-    Tensor local = ops::batch_norm(rows_of(x_all, r * rows_per_rank, rows_per_rank), gamma, beta,
-                                   Tensor::zeros({C}, DType::f64), Tensor::ones({C}, DType::f64), true, options);
+    // Local statistics (plain batchnorm on this rank's rows) are not those of the global batch.
+    Tensor local = ops::batchnorm(rows_of(x_all, r * rows_per_rank, rows_per_rank), gamma, beta,
+                                  Tensor::zeros({C}, DType::f64), Tensor::ones({C}, DType::f64), true, options);
     CHECK(max_relative_difference(local, y, 1e-6) > 1e-3);
   }
 }

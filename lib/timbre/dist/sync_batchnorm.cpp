@@ -24,11 +24,11 @@ std::vector<double> channel_sums(int64_t rows, int64_t C, Term term) {
 
 }  // namespace
 
-Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                       const Tensor& moving_variance, bool training, Communicator& comm,
-                       const ops::BatchNormOptions& o) {
-  if (!training) return ops::batch_norm(x, gamma, beta, moving_mean, moving_variance, false, o);
-  const char* where = "dist::sync_batch_norm";
+Tensor sync_batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                      const Tensor& moving_variance, bool training, Communicator& comm,
+                      const ops::BatchNormOptions& o) {
+  if (!training) return ops::batchnorm(x, gamma, beta, moving_mean, moving_variance, false, o);
+  const char* where = "dist::sync_batchnorm";
   check(x.device().is_cpu(), where, "CPU tensors only, got one on ", x.device().str());
   check(x.rank() >= 2, where, "input must have a batch and a channel axis, got ", x.shape());
   const int64_t C = x.dim(-1), rows = x.numel() / C;
@@ -77,7 +77,7 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   });
 
   Communicator* comm_ptr = &comm;
-  autograd::record(y, "sync_batch_norm", {x, gamma, beta}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+  autograd::record(y, "sync_batchnorm", {x, gamma, beta}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
     visit_dtype(x.dtype(), [&](auto zero) {
       using T = decltype(zero);
       const T *xv = x.data<T>(), *gyv = gy.data<T>(), *g = gamma.data<T>();

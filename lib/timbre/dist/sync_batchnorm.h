@@ -14,12 +14,12 @@
 
 namespace timbre::dist {
 
-// ops::batch_norm with the statistics of the batch across all ranks of `comm`
+// ops::batchnorm with the statistics of the batch across all ranks of `comm`
 // when `training` (collective then: every rank calls it, forward and backward).
 // The gradients of gamma and beta are this rank's share (DataParallel averages them).
-Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                       const Tensor& moving_variance, bool training, Communicator& comm,
-                       const ops::BatchNormOptions& options = {});
+Tensor sync_batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                      const Tensor& moving_variance, bool training, Communicator& comm,
+                      const ops::BatchNormOptions& options = {});
 
 // A BatchNormalization layer (same variables and names, so checkpoints are
 // interchangeable) whose training statistics span the ranks of `comm`, which must outlive it.
@@ -30,7 +30,7 @@ class SyncBatchNormalization : public nn::BatchNormalization {
 
  protected:
   Tensor forward(const Tensor& x) override {
-    return sync_batch_norm(x, gamma, beta, moving_mean, moving_variance, training(), *comm_, options_);
+    return sync_batchnorm(x, gamma, beta, moving_mean, moving_variance, training(), *comm_, options_);
   }
 
  private:

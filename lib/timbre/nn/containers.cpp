@@ -6,6 +6,7 @@
 #include "timbre/nn/layers.h"
 #include "timbre/ops/batchnorm.h"
 #include "timbre/ops/conv2d_pool.h"
+#include "timbre/ops/fusion.h"
 #include "timbre/ops/reshape.h"
 
 namespace timbre::nn {
@@ -17,10 +18,6 @@ std::vector<Module*> raw(const std::vector<ModulePtr>& modules) {
   return out;
 }
 }  // namespace
-
-// The fused kernel is a direct convolution, which beats im2col + GEMM only for
-// few channels (the unfused Conv2D switches at the same count).
-constexpr int64_t kFusedMaxChannels = 16;
 
 std::vector<Module*> Sequential::children() { return raw(layers_); }
 
@@ -36,11 +33,11 @@ Shape Sequential::on_build(const Shape& input) {
     return out != nullptr;
   };
   // [+ LeakyReLU] + MaxPooling2D from layer i: the pool (null if none), the
-  // run's last layer and the slope (1 without an activation).
-  const auto activation_and_pool = [&](size_t i, size_t& last, double& slope) {
+  // run's last layer and the negative_slope (1 without an activation).
+  const auto activation_and_pool = [&](size_t i, size_t& last, double& negative_slope) {
     const LeakyReLU* leaky = nullptr;
     const MaxPooling2D* pool = nullptr;
-    slope = layer_is(i, leaky) ? leaky->negative_slope() : 1.0;
+    negative_slope = layer_is(i, leaky) ? leaky->negative_slope() : 1.0;
     last = leaky ? i + 1 : i;
     return layer_is(last, pool) ? pool : nullptr;
   };
@@ -49,35 +46,44 @@ Shape Sequential::on_build(const Shape& input) {
     const Conv2D* conv = nullptr;
     const BatchNormalization* norm = nullptr;
     size_t last = 0;
-    double slope = 1.0;
+    double negative_slope = 1.0;
     if (layer_is(i, norm)) {
-      const MaxPooling2D* pool = activation_and_pool(i + 1, last, slope);
-      if (pool && ops::batch_norm_pool_supports(slope, pool->options()))
-        fused_.push_back({Kind::norm_pool, i, last - i + 1, slope});
+      const MaxPooling2D* pool = activation_and_pool(i + 1, last, negative_slope);
+      if (pool) fused_.push_back({Kind::norm_pool, i, last - i + 1, negative_slope});
       continue;
     }
-    if (!layer_is(i, conv) || conv->input_shape()[2] > kFusedMaxChannels ||
-        conv->output_shape()[2] > kFusedMaxChannels)
-      continue;
+    if (!layer_is(i, conv)) continue;
     const MaxPooling2D* pool = nullptr;
     Kind kind = Kind::conv_pool;
     if (conv->activation() == Activation::relu) {  // Conv2D(relu) + MaxPooling2D
-      slope = 0.0;
+      negative_slope = 0.0;
       last = i + 1;
       layer_is(last, pool);
     } else if (conv->activation() == Activation::linear) {
       if (layer_is(i + 1, norm)) kind = Kind::conv_norm_pool;
-      pool = activation_and_pool(kind == Kind::conv_norm_pool ? i + 2 : i + 1, last, slope);
+      pool = activation_and_pool(kind == Kind::conv_norm_pool ? i + 2 : i + 1, last, negative_slope);
     }
-    if (pool && ops::conv2d_pool_supports(conv->options(), slope, pool->options()))
-      fused_.push_back({kind, i, last - i + 1, slope});
+    if (pool) fused_.push_back({kind, i, last - i + 1, negative_slope});
   }
   return s;
 }
 
-std::vector<std::string> Sequential::fused_runs() const {
+bool Sequential::runs_fused_on(const FusedRun& run, const Device& device) const {
+  const auto& pool = static_cast<const MaxPooling2D&>(*layers_[run.first + run.length - 1]);
+  const Module& first = *layers_[run.first];
+  if (run.kind == FusedRun::Kind::norm_pool)
+    return kernels::supports(kernels::Op::batchnorm_pool, device,
+                             ops::norm_pool_fusion(first.input_shape()[-1], run.negative_slope, pool.options()));
+  const auto& conv = static_cast<const Conv2D&>(first);
+  return kernels::supports(kernels::Op::conv2d_pool, device,
+                           ops::conv_pool_fusion(conv.input_shape()[-1], conv.output_shape()[-1], conv.options(),
+                                                 run.negative_slope, pool.options()));
+}
+
+std::vector<std::string> Sequential::fused_runs(const Device& device) const {
   std::vector<std::string> out;
   for (const FusedRun& run : fused_) {
+    if (!runs_fused_on(run, device)) continue;
     std::string names;
     for (size_t i = run.first; i < run.first + run.length; ++i)
       names += (names.empty() ? "" : "+") + layers_[i]->name();
@@ -87,23 +93,24 @@ std::vector<std::string> Sequential::fused_runs() const {
 }
 
 Tensor Sequential::run_fused(const FusedRun& run, const Tensor& x) const {
+  if (!runs_fused_on(run, x.device())) return Tensor();
   const auto& pool = static_cast<const MaxPooling2D&>(*layers_[run.first + run.length - 1]);
   if (run.kind == FusedRun::Kind::norm_pool) {
     const auto& norm = static_cast<const BatchNormalization&>(*layers_[run.first]);
     if (!norm.training()) return Tensor();  // inference: the convolution's run folds it, or the layers run
-    return ops::batch_norm_pool(x, norm.gamma, norm.beta, norm.moving_mean, norm.moving_variance, norm.options(),
-                                run.slope, pool.options());
+    return ops::batchnorm_pool(x, norm.gamma, norm.beta, norm.moving_mean, norm.moving_variance, norm.options(),
+                               run.negative_slope, pool.options());
   }
   const auto& conv = static_cast<const Conv2D&>(*layers_[run.first]);
   if (run.kind == FusedRun::Kind::conv_pool)
-    return ops::conv2d_pool(x, conv.kernel, conv.bias, conv.options(), run.slope, pool.options());
+    return ops::conv2d_pool(x, conv.kernel, conv.bias, conv.options(), run.negative_slope, pool.options());
   // Folding the moving statistics into the kernel needs inference mode, and
   // leaves the kernel and batch-norm parameters without gradients.
   const auto& norm = static_cast<const BatchNormalization&>(*layers_[run.first + 1]);
   if (norm.training() || autograd::grad_enabled()) return Tensor();
-  const ops::FoldedConv folded = ops::fold_batch_norm(conv.kernel, conv.bias, norm.gamma, norm.beta, norm.moving_mean,
-                                                      norm.moving_variance, norm.options().epsilon);
-  return ops::conv2d_pool(x, folded.kernel, folded.bias, conv.options(), run.slope, pool.options());
+  const ops::FoldedConv folded = ops::fold_batchnorm(conv.kernel, conv.bias, norm.gamma, norm.beta, norm.moving_mean,
+                                                     norm.moving_variance, norm.options().epsilon);
+  return ops::conv2d_pool(x, folded.kernel, folded.bias, conv.options(), run.negative_slope, pool.options());
 }
 
 Tensor Sequential::forward(const Tensor& x) {

@@ -4,7 +4,7 @@
 // and gradients, where the op takes the settings:
 // - Conv2D [+ LeakyReLU] + MaxPooling2D (few channels): ops::conv2d_pool;
 // - BatchNormalization [+ LeakyReLU] + MaxPooling2D in training:
-//   ops::batch_norm_pool;
+//   ops::batchnorm_pool;
 // - Conv2D + BatchNormalization [+ LeakyReLU] + MaxPooling2D in inference
 //   without gradients: the moving statistics folded into the convolution.
 #pragma once
@@ -31,8 +31,9 @@ class Sequential : public Module {
   std::vector<Module*> children() override;
   bool transparent() const override { return true; }
   void summary_rows(std::vector<SummaryRow>& rows) override;
-  // The runs of layers that may run fused, by layer name: "conv2d+leaky_re_lu+max_pooling2d".
-  std::vector<std::string> fused_runs() const;
+  // The runs of layers that run fused on `device` (kernels::supports), by layer
+  // name: "conv2d+leaky_re_lu+max_pooling2d".
+  std::vector<std::string> fused_runs(const Device& device = Device::cpu()) const;
 
  protected:
   Shape on_build(const Shape& input) override;
@@ -41,12 +42,14 @@ class Sequential : public Module {
  private:
   // A run of layers that may run as one op: layers_[first] is its Conv2D
   // (or BatchNormalization for norm_pool), layers_[first + length - 1] the
-  // MaxPooling2D. Found at build.
+  // MaxPooling2D. Found at build; whether it runs fused depends on the device
+  // the input is on, as the op table's supports() says.
   struct FusedRun {
     enum class Kind { conv_pool, conv_norm_pool, norm_pool } kind;
     size_t first, length;
-    double slope;
+    double negative_slope;
   };
+  bool runs_fused_on(const FusedRun& run, const Device& device) const;
   // The run's result, or an undefined tensor when it cannot run fused now.
   Tensor run_fused(const FusedRun& run, const Tensor& x) const;
   std::vector<ModulePtr> layers_;
@@ -59,6 +62,11 @@ class Concatenate : public Module {
     requires(!std::is_same_v<std::decay_t<Branches>, Concatenate> && ...)
   explicit Concatenate(Branches&&... branches) {
     (branches_.push_back(make_module(std::forward<Branches>(branches))), ...);
+  }
+  template <class M>
+  Concatenate& add(M&& branch) {
+    branches_.push_back(make_module(std::forward<M>(branch)));
+    return *this;
   }
   std::string type_name() const override { return "Concatenate"; }
   std::vector<Module*> children() override;

@@ -113,16 +113,16 @@ Shape BatchNormalization::on_build(const Shape& input) {
 }
 
 Tensor BatchNormalization::forward(const Tensor& x) {
-  return ops::batch_norm(x, gamma, beta, moving_mean, moving_variance, training(), options_);
+  return ops::batchnorm(x, gamma, beta, moving_mean, moving_variance, training(), options_);
 }
 
 // ---------------------------------------------------------------- activations, Dropout, shapes
-LeakyReLU::LeakyReLU(double negative_slope) : slope_(negative_slope) {
+LeakyReLU::LeakyReLU(double negative_slope) : negative_slope_(negative_slope) {
   check(negative_slope >= 0 && negative_slope < 1, "LeakyReLU", "negative_slope must lie in [0, 1), got ",
         negative_slope);
 }
 
-Tensor LeakyReLU::forward(const Tensor& x) { return ops::leaky_relu(x, slope_); }
+Tensor LeakyReLU::forward(const Tensor& x) { return ops::leaky_relu(x, negative_slope_); }
 
 Dropout::Dropout(double rate) : rate_(rate) {
   check(rate >= 0 && rate < 1, "Dropout", "rate must lie in [0, 1), got ", rate);

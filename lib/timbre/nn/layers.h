@@ -94,14 +94,14 @@ class LeakyReLU : public Module {
  public:
   explicit LeakyReLU(double negative_slope = 0.3);  // Keras' default slope
   std::string type_name() const override { return "LeakyReLU"; }
-  double negative_slope() const { return slope_; }
+  double negative_slope() const { return negative_slope_; }
 
  protected:
   Shape on_build(const Shape& input) override { return input; }
   Tensor forward(const Tensor& x) override;
 
  private:
-  double slope_;
+  double negative_slope_;
 };
 
 // Activation("relu"), Activation("softmax"), ... as a layer.

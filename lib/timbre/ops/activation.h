@@ -5,7 +5,7 @@
 
 namespace timbre::ops {
 
-Tensor leaky_relu(const Tensor& x, double alpha);
+Tensor leaky_relu(const Tensor& x, double negative_slope);
 Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);

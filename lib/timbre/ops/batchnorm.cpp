@@ -2,12 +2,13 @@
 
 #include <cmath>
 
+#include "timbre/ops/fusion.h"
 #include "timbre/ops/op_support.h"
 
 namespace timbre::ops {
 
 namespace {
-// The checks batch_norm and batch_norm_pool share (x's rank is checked first).
+// The checks batchnorm and batchnorm_pool share (x's rank is checked first).
 void check_parameters(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                       const Tensor& moving_mean, const Tensor& moving_variance, const BatchNormOptions& o) {
   detail::check_compatible(op, {&x, &gamma, &beta, &moving_mean, &moving_variance});
@@ -20,24 +21,27 @@ void check_parameters(const char* op, const Tensor& x, const Tensor& gamma, cons
 }
 }  // namespace
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                  const Tensor& moving_variance, bool training, const BatchNormOptions& o) {
-  check(x.rank() >= 2, "batch_norm", "input must have a batch and a channel axis, got ", x.shape());
-  check_parameters("batch_norm", x, gamma, beta, moving_mean, moving_variance, o);
+Tensor batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                 const Tensor& moving_variance, bool training, const BatchNormOptions& o) {
+  check(x.rank() >= 2, "batchnorm", "input must have a batch and a channel axis, got ", x.shape());
+  check_parameters("batchnorm", x, gamma, beta, moving_mean, moving_variance, o);
   const int64_t C = x.dim(-1);
   const kernels::BatchNormGeometry g{x.numel() / C, C};
-  check(!training || g.rows > 0, "batch_norm", "cannot compute batch statistics of an empty batch");
+  check(!training || g.rows > 0, "batchnorm", "cannot compute batch statistics of an empty batch");
   Tensor y = Tensor::empty_like(x);
   if (!training) {
     TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_forward_infer, g, T(o.epsilon), x.data<T>(),
                                                  gamma.data<T>(), beta.data<T>(), moving_mean.data<T>(),
                                                  moving_variance.data<T>(), y.data<T>()));
-    autograd::record(y, "batch_norm", {x, gamma, beta}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
-      TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_backward_infer, g, T(o.epsilon), x.data<T>(),
-                                                   gamma.data<T>(), moving_mean.data<T>(), moving_variance.data<T>(),
-                                                   gy.data<T>(), detail::data_or_null<T>(gr[0]),
-                                                   detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
-    });
+    autograd::record(y, detail::node_name(kernels::Op::batchnorm), {x, gamma, beta},
+                     [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+                       TIMBRE_WITH_DTYPE(
+                           x.dtype(),
+                           TIMBRE_DISPATCH(x.device(), batchnorm_backward_infer, g, T(o.epsilon), x.data<T>(),
+                                           gamma.data<T>(), moving_mean.data<T>(), moving_variance.data<T>(),
+                                           gy.data<T>(), detail::data_or_null<T>(gr[0]), detail::data_or_null<T>(gr[1]),
+                                           detail::data_or_null<T>(gr[2])));
+                     });
     return y;
   }
   Tensor mean = Tensor::empty({C}, x.dtype(), x.device());
@@ -46,45 +50,44 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
                                                x.data<T>(), gamma.data<T>(), beta.data<T>(), y.data<T>(),
                                                mean.data<T>(), inv_std.data<T>(), moving_mean.data<T>(),
                                                moving_variance.data<T>()));
-  autograd::record(y, "batch_norm", {x, gamma, beta}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
-    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_backward_train, g, x.data<T>(), gamma.data<T>(),
-                                                 mean.data<T>(), inv_std.data<T>(), gy.data<T>(),
-                                                 detail::data_or_null<T>(gr[0]), detail::data_or_null<T>(gr[1]),
-                                                 detail::data_or_null<T>(gr[2])));
-  });
+  autograd::record(
+      y, detail::node_name(kernels::Op::batchnorm), {x, gamma, beta},
+      [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+        TIMBRE_WITH_DTYPE(
+            x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_backward_train, g, x.data<T>(), gamma.data<T>(),
+                                       mean.data<T>(), inv_std.data<T>(), gy.data<T>(), detail::data_or_null<T>(gr[0]),
+                                       detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
+      });
   return y;
 }
 
-bool batch_norm_pool_supports(double slope, const Pool2dOptions& pool) {
-  return slope >= 0 && slope <= 1 && windows_tile(pool);
-}
-
-Tensor batch_norm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                       const Tensor& moving_variance, const BatchNormOptions& o, double slope,
-                       const Pool2dOptions& pool) {
-  check(x.rank() == 4, "batch_norm_pool", "input must be (N, H, W, C), got ", x.shape());
-  check_parameters("batch_norm_pool", x, gamma, beta, moving_mean, moving_variance, o);
-  check(batch_norm_pool_supports(slope, pool), "batch_norm_pool",
-        "expected slope in [0, 1] and pool strides equal to the pool, got slope ", slope, ", pool (", pool.pool_h,
-        ", ", pool.pool_w, ") with strides (", pool.stride_h, ", ", pool.stride_w, ")");
+Tensor batchnorm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                      const Tensor& moving_variance, const BatchNormOptions& o, double negative_slope,
+                      const Pool2dOptions& pool) {
+  check(x.rank() == 4, "batchnorm_pool", "input must be (N, H, W, C), got ", x.shape());
+  check_parameters("batchnorm_pool", x, gamma, beta, moving_mean, moving_variance, o);
+  check(kernels::fusion_defined(kernels::Op::batchnorm_pool, norm_pool_fusion(0, negative_slope, pool)),
+        "batchnorm_pool", "expected negative_slope in [0, 1] and pool strides equal to the pool, got negative_slope ",
+        negative_slope, ", pool (", pool.pool_h, ", ", pool.pool_w, ") with strides (", pool.stride_h, ", ",
+        pool.stride_w, ")");
   const int64_t C = x.dim(3);
   const kernels::Pool2dGeometry g{x.dim(0), x.dim(1), x.dim(2), C, x.dim(1) / pool.pool_h, x.dim(2) / pool.pool_w,
                                   pool.pool_h, pool.pool_w, pool.pool_h, pool.pool_w};
-  check(g.batch > 0 && g.out_h >= 1 && g.out_w >= 1, "batch_norm_pool", "input ", x.shape(),
+  check(g.batch > 0 && g.out_h >= 1 && g.out_w >= 1, "batchnorm_pool", "input ", x.shape(),
         " must hold a sample and be no smaller than the pool (", pool.pool_h, ", ", pool.pool_w, ")");
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, C}, x.dtype(), x.device());
   Tensor mean = Tensor::empty({C}, x.dtype(), x.device()), inv_std = Tensor::empty({C}, x.dtype(), x.device());
   const bool differentiable = autograd::grad_enabled() && autograd::any_requires_grad({x, gamma, beta});
   const Tensor argmax = differentiable ? Tensor::empty(y.shape(), x.dtype(), x.device()) : Tensor();
-  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_pool_forward_train, g, T(o.epsilon),
-                                               T(o.momentum), T(slope), x.data<T>(), gamma.data<T>(), beta.data<T>(),
+  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), batchnorm_pool_forward_train, g, T(o.epsilon), T(o.momentum),
+                                               T(negative_slope), x.data<T>(), gamma.data<T>(), beta.data<T>(),
                                                y.data<T>(), detail::data_or_null<T>(argmax), mean.data<T>(),
                                                inv_std.data<T>(), moving_mean.data<T>(), moving_variance.data<T>()));
-  autograd::record(y, "batch_norm_pool", {x, gamma, beta},
+  autograd::record(y, detail::node_name(kernels::Op::batchnorm_pool), {x, gamma, beta},
                    [=, y = y.detach()](const Tensor& gy, const std::vector<Tensor>& gr) {
                      TIMBRE_WITH_DTYPE(
                          x.dtype(),
-                         TIMBRE_DISPATCH(x.device(), batchnorm_pool_backward_train, g, T(slope), x.data<T>(),
+                         TIMBRE_DISPATCH(x.device(), batchnorm_pool_backward_train, g, T(negative_slope), x.data<T>(),
                                          gamma.data<T>(), mean.data<T>(), inv_std.data<T>(), y.data<T>(),
                                          argmax.data<T>(), gy.data<T>(), detail::data_or_null<T>(gr[0]),
                                          detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
@@ -92,16 +95,16 @@ Tensor batch_norm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   return y;
 }
 
-FoldedConv fold_batch_norm(const Tensor& kernel, const Tensor& bias, const Tensor& gamma, const Tensor& beta,
-                           const Tensor& moving_mean, const Tensor& moving_variance, double epsilon) {
-  check(kernel.rank() >= 1, "fold_batch_norm", "kernel must have an output-channel axis, got a scalar");
+FoldedConv fold_batchnorm(const Tensor& kernel, const Tensor& bias, const Tensor& gamma, const Tensor& beta,
+                          const Tensor& moving_mean, const Tensor& moving_variance, double epsilon) {
+  check(kernel.rank() >= 1, "fold_batchnorm", "kernel must have an output-channel axis, got a scalar");
   const int64_t C = kernel.dim(-1);
   for (const Tensor* t : {&gamma, &beta, &moving_mean, &moving_variance})
-    check(t->shape() == Shape{C}, "fold_batch_norm", "statistics and scales must be (", C, ",) for kernel ",
+    check(t->shape() == Shape{C}, "fold_batchnorm", "statistics and scales must be (", C, ",) for kernel ",
           kernel.shape(), ", got ", t->shape());
-  check(!bias.defined() || bias.shape() == Shape{C}, "fold_batch_norm", "bias must be (", C, ",), got ",
+  check(!bias.defined() || bias.shape() == Shape{C}, "fold_batchnorm", "bias must be (", C, ",), got ",
         bias.defined() ? bias.shape().str() : "");
-  check(epsilon > 0, "fold_batch_norm", "epsilon must be > 0, got ", epsilon);
+  check(epsilon > 0, "fold_batchnorm", "epsilon must be > 0, got ", epsilon);
   std::vector<double> k = kernel.to_vector<double>(), b = bias.defined() ? bias.to_vector<double>()
                                                                          : std::vector<double>(static_cast<size_t>(C));
   const std::vector<double> g = gamma.to_vector<double>(), be = beta.to_vector<double>(),

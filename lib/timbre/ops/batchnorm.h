@@ -13,28 +13,27 @@ struct BatchNormOptions {
   double epsilon = 1e-3;
 };
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                  const Tensor& moving_variance, bool training, const BatchNormOptions& options = {});
+Tensor batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                 const Tensor& moving_variance, bool training, const BatchNormOptions& options = {});
 
-// Training-mode batch_norm, leaky_relu(slope) and maxpool2d(pool) as one op
+// Training-mode batchnorm, leaky_relu(negative_slope) and maxpool2d(pool) as one op
 // on (N, H, W, C): values, moving-statistics updates and gradients equal the
-// three ops' (slope in [0, 1], 1: no activation; pool strides equal to the
+// three ops' (negative_slope in [0, 1], 1: no activation; pool strides equal to the
 // pool), but the normalised activations are never stored and backward reads
 // only each window's maximum and one pass over x. nn::Sequential uses it.
-Tensor batch_norm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                       const Tensor& moving_variance, const BatchNormOptions& options, double slope,
-                       const Pool2dOptions& pool);
-bool batch_norm_pool_supports(double slope, const Pool2dOptions& pool);
+Tensor batchnorm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                      const Tensor& moving_variance, const BatchNormOptions& options, double negative_slope,
+                      const Pool2dOptions& pool);
 
 // A convolution's kernel (..., Cout) and bias (Cout, or undefined: zero) with
 // an inference-mode batch norm after it folded in: conv2d(x, kernel', bias')
-// equals batch_norm(conv2d(x, kernel, bias), ..., training = false) up to
+// equals batchnorm(conv2d(x, kernel, bias), ..., training = false) up to
 // rounding. Computed in double on the host; no autograd (the results are new
 // leaves), so it serves inference only.
 struct FoldedConv {
   Tensor kernel, bias;
 };
-FoldedConv fold_batch_norm(const Tensor& kernel, const Tensor& bias, const Tensor& gamma, const Tensor& beta,
-                           const Tensor& moving_mean, const Tensor& moving_variance, double epsilon);
+FoldedConv fold_batchnorm(const Tensor& kernel, const Tensor& bias, const Tensor& gamma, const Tensor& beta,
+                          const Tensor& moving_mean, const Tensor& moving_variance, double epsilon);
 
 }  // namespace timbre::ops

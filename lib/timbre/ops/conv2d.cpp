@@ -50,11 +50,13 @@ Tensor conv2d(const Tensor& x, const Tensor& kernel, const Tensor& bias, const C
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.out_c}, x.dtype(), x.device());
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), conv2d_forward, g, x.data<T>(), kernel.data<T>(),
                                                detail::data_or_null<T>(bias), y.data<T>()));
-  autograd::record(y, "conv2d", {x, kernel, bias}, [=](const Tensor& gy, const std::vector<Tensor>& gr) {
-    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), conv2d_backward, g, x.data<T>(), kernel.data<T>(),
-                                                 gy.data<T>(), detail::data_or_null<T>(gr[0]),
-                                                 detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
-  });
+  autograd::record(y, detail::node_name(kernels::Op::conv2d), {x, kernel, bias},
+                   [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+                     TIMBRE_WITH_DTYPE(x.dtype(),
+                                       TIMBRE_DISPATCH(x.device(), conv2d_backward, g, x.data<T>(), kernel.data<T>(),
+                                                       gy.data<T>(), detail::data_or_null<T>(gr[0]),
+                                                       detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
+                   });
   return y;
 }
 

@@ -1,19 +1,18 @@
 #include "timbre/ops/conv2d_pool.h"
 
+#include "timbre/ops/fusion.h"
 #include "timbre/ops/op_support.h"
 
 namespace timbre::ops {
 
-bool conv2d_pool_supports(const Conv2dOptions& conv, double slope, const Pool2dOptions& pool) {
-  return conv.stride_h == 1 && conv.stride_w == 1 && slope >= 0 && slope <= 1 && windows_tile(pool);
-}
-
-Tensor conv2d_pool(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& conv, double slope,
-                   const Pool2dOptions& pool) {
-  check(conv2d_pool_supports(conv, slope, pool), "conv2d_pool",
-        "expected convolution strides (1, 1), slope in [0, 1] and pool strides equal to the pool, got strides (",
-        conv.stride_h, ", ", conv.stride_w, "), slope ", slope, ", pool (", pool.pool_h, ", ", pool.pool_w,
-        ") with strides (", pool.stride_h, ", ", pool.stride_w, ")");
+Tensor conv2d_pool(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& conv,
+                   double negative_slope, const Pool2dOptions& pool) {
+  check(
+      kernels::fusion_defined(kernels::Op::conv2d_pool, conv_pool_fusion(0, 0, conv, negative_slope, pool)),
+      "conv2d_pool",
+      "expected convolution strides (1, 1), negative_slope in [0, 1] and pool strides equal to the pool, got strides (",
+      conv.stride_h, ", ", conv.stride_w, "), negative_slope ", negative_slope, ", pool (", pool.pool_h, ", ",
+      pool.pool_w, ") with strides (", pool.stride_h, ", ", pool.stride_w, ")");
   detail::check_compatible("conv2d_pool", {&x, &kernel, &bias});
   kernels::ConvPoolGeometry g{};
   g.conv = detail::conv2d_geometry(x.shape(), kernel.shape(), conv);
@@ -28,16 +27,16 @@ Tensor conv2d_pool(const Tensor& x, const Tensor& kernel, const Tensor& bias, co
   Tensor y = Tensor::empty({g.conv.batch, g.out_h, g.out_w, g.conv.out_c}, x.dtype(), x.device());
   const bool differentiable = autograd::grad_enabled() && autograd::any_requires_grad({x, kernel, bias});
   const Tensor argmax = differentiable ? Tensor::empty(y.shape(), x.dtype(), x.device()) : Tensor();
-  TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), conv2d_pool_forward, g, T(slope), x.data<T>(),
-                                               kernel.data<T>(), detail::data_or_null<T>(bias), y.data<T>(),
-                                               detail::data_or_null<T>(argmax)));
-  autograd::record(y, "conv2d_pool", {x, kernel, bias},
+  TIMBRE_WITH_DTYPE(
+      x.dtype(), TIMBRE_DISPATCH(x.device(), conv2d_pool_forward, g, T(negative_slope), x.data<T>(), kernel.data<T>(),
+                                 detail::data_or_null<T>(bias), y.data<T>(), detail::data_or_null<T>(argmax)));
+  autograd::record(y, detail::node_name(kernels::Op::conv2d_pool), {x, kernel, bias},
                    [=, y = y.detach()](const Tensor& gy, const std::vector<Tensor>& gr) {
                      TIMBRE_WITH_DTYPE(
-                         x.dtype(),
-                         TIMBRE_DISPATCH(x.device(), conv2d_pool_backward, g, T(slope), x.data<T>(), kernel.data<T>(),
-                                         y.data<T>(), argmax.data<T>(), gy.data<T>(), detail::data_or_null<T>(gr[0]),
-                                         detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2])));
+                         x.dtype(), TIMBRE_DISPATCH(x.device(), conv2d_pool_backward, g, T(negative_slope), x.data<T>(),
+                                                    kernel.data<T>(), y.data<T>(), argmax.data<T>(), gy.data<T>(),
+                                                    detail::data_or_null<T>(gr[0]), detail::data_or_null<T>(gr[1]),
+                                                    detail::data_or_null<T>(gr[2])));
                    });
   return y;
 }

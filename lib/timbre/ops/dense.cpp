@@ -17,11 +17,12 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
   Tensor y = Tensor::empty(y_shape, x.dtype(), x.device());
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), dense_forward, rows, in, out, x.data<T>(), kernel.data<T>(),
                                                detail::data_or_null<T>(bias), y.data<T>()));
-  autograd::record(y, "dense", {x, kernel, bias}, [=](const Tensor& gy, const std::vector<Tensor>& g) {
-    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), dense_backward, rows, in, out, x.data<T>(),
-                                                 kernel.data<T>(), gy.data<T>(), detail::data_or_null<T>(g[0]),
-                                                 detail::data_or_null<T>(g[1]), detail::data_or_null<T>(g[2])));
-  });
+  autograd::record(
+      y, detail::node_name(kernels::Op::dense), {x, kernel, bias}, [=](const Tensor& gy, const std::vector<Tensor>& g) {
+        TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), dense_backward, rows, in, out, x.data<T>(),
+                                                     kernel.data<T>(), gy.data<T>(), detail::data_or_null<T>(g[0]),
+                                                     detail::data_or_null<T>(g[1]), detail::data_or_null<T>(g[2])));
+      });
   return y;
 }
 

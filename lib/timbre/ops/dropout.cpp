@@ -10,10 +10,11 @@ Tensor dropout(const Tensor& x, double rate, uint64_t seed, bool training) {
   Tensor y = Tensor::empty_like(x);
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), dropout_forward, x.numel(), T(rate), seed, x.data<T>(),
                                                y.data<T>()));
-  autograd::record(y, "dropout", {x}, [n = x.numel(), rate, seed](const Tensor& gy, const std::vector<Tensor>& gx) {
-    TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), dropout_backward, n, T(rate), seed, gy.data<T>(),
-                                                  gx[0].data<T>()));
-  });
+  autograd::record(y, detail::node_name(kernels::Op::dropout), {x},
+                   [n = x.numel(), rate, seed](const Tensor& gy, const std::vector<Tensor>& gx) {
+                     TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), dropout_backward, n, T(rate), seed,
+                                                                   gy.data<T>(), gx[0].data<T>()));
+                   });
   return y;
 }
 

@@ -41,7 +41,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets) {
   double total = 0;
   for (double l : row_loss.to_vector<double>()) total += l;
   Tensor loss = Tensor::full(Shape{}, total / static_cast<double>(rows), logits.dtype(), logits.device());
-  autograd::record(loss, "softmax_cross_entropy", {logits},
+  autograd::record(loss, detail::node_name(kernels::Op::softmax_cross_entropy), {logits},
                    [=](const Tensor& gy, const std::vector<Tensor>& gx) {
                      const double scale = gy.item<double>() / static_cast<double>(rows);
                      TIMBRE_WITH_DTYPE(logits.dtype(),

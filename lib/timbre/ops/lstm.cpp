@@ -50,7 +50,7 @@ Tensor lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kerne
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), lstm_forward, g, x.data<T>(), kernel.data<T>(),
                                                recurrent_kernel.data<T>(), bias.data<T>(), y.data<T>(),
                                                saved.data<T>()));
-  autograd::record(y, "lstm", {x, kernel, recurrent_kernel, bias},
+  autograd::record(y, detail::node_name(kernels::Op::lstm), {x, kernel, recurrent_kernel, bias},
                    [=](const Tensor& gy, const std::vector<Tensor>& grads) {
                      const Tensor scratch = workspace
                                                 ? workspace->scratch(layout.scratch_size, gy.dtype(), gy.device())
@@ -72,10 +72,11 @@ Tensor reverse_steps(const Tensor& x) {
   Tensor y = Tensor::empty_like(x);
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), reverse_steps, batch, steps, width, x.data<T>(),
                                                y.data<T>(), false));
-  autograd::record(y, "reverse_steps", {x}, [=](const Tensor& gy, const std::vector<Tensor>& grads) {
-    TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), reverse_steps, batch, steps, width, gy.data<T>(),
-                                                  grads[0].data<T>(), true));
-  });
+  autograd::record(y, detail::node_name(kernels::Op::reverse_steps), {x},
+                   [=](const Tensor& gy, const std::vector<Tensor>& grads) {
+                     TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), reverse_steps, batch, steps, width,
+                                                                   gy.data<T>(), grads[0].data<T>(), true));
+                   });
   return y;
 }
 

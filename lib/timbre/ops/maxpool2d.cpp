@@ -27,10 +27,11 @@ Tensor maxpool2d(const Tensor& x, const Pool2dOptions& o) {
   const Tensor argmax = differentiable ? Tensor::empty(y.shape(), x.dtype(), x.device()) : Tensor();
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), maxpool2d_forward, g, x.data<T>(), y.data<T>(),
                                                detail::data_or_null<T>(argmax)));
-  autograd::record(y, "maxpool2d", {x}, [argmax, g](const Tensor& gy, const std::vector<Tensor>& gx) {
-    TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), maxpool2d_backward, g, argmax.data<T>(),
-                                                  gy.data<T>(), gx[0].data<T>()));
-  });
+  autograd::record(y, detail::node_name(kernels::Op::maxpool2d), {x},
+                   [argmax, g](const Tensor& gy, const std::vector<Tensor>& gx) {
+                     TIMBRE_WITH_DTYPE(gy.dtype(), TIMBRE_DISPATCH(gy.device(), maxpool2d_backward, g, argmax.data<T>(),
+                                                                   gy.data<T>(), gx[0].data<T>()));
+                   });
   return y;
 }
 

@@ -19,10 +19,11 @@ Tensor normalize(const Tensor& x, const Tensor& mean, const Tensor& variance, No
   TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), normalize_forward, n, layout.inner, layout.groups,
                                                T(epsilon), x.data<T>(), mean.data<T>(), variance.data<T>(),
                                                y.data<T>()));
-  autograd::record(y, "normalize", {x}, [=](const Tensor& gy, const std::vector<Tensor>& g) {
-    TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), normalize_backward, n, layout.inner, layout.groups,
-                                                 T(epsilon), variance.data<T>(), gy.data<T>(), g[0].data<T>()));
-  });
+  autograd::record(
+      y, detail::node_name(kernels::Op::normalize), {x}, [=](const Tensor& gy, const std::vector<Tensor>& g) {
+        TIMBRE_WITH_DTYPE(x.dtype(), TIMBRE_DISPATCH(x.device(), normalize_backward, n, layout.inner, layout.groups,
+                                                     T(epsilon), variance.data<T>(), gy.data<T>(), g[0].data<T>()));
+      });
   return y;
 }
 

@@ -27,6 +27,9 @@ inline void check_compatible(const std::string& op, std::initializer_list<const 
   }
 }
 
+// An autograd node's name: its op's name in the op table (kernels/ops.def).
+inline std::string node_name(kernels::Op op) { return std::string(kernels::op_name(op)); }
+
 // The data pointer of an optional tensor (a null gradient buffer means "not needed").
 template <class T>
 T* data_or_null(const Tensor& t) {

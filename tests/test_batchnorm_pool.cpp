@@ -16,7 +16,7 @@ using timbre::testing::run_with_gradients;
 namespace {
 struct Case {
   int64_t h, w, c, pool_h, pool_w;
-  double slope;
+  double negative_slope;
 };
 
 // P2's two shapes in small (8 and 6 channels), a leftover row and column, one
@@ -39,11 +39,11 @@ Parameters parameters(int64_t c, uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("batch_norm_pool equals batch_norm, leaky_relu and maxpool2d in training", "[batch_norm_pool]") {
+TEST_CASE("batchnorm_pool equals batchnorm, leaky_relu and maxpool2d in training", "[batchnorm_pool]") {
   for (const Case& cs : kCases)
     for (DType dtype : {DType::f64, DType::f32}) {
-      INFO("input " << cs.h << "x" << cs.w << "x" << cs.c << " pool " << cs.pool_h << "x" << cs.pool_w << " slope "
-                    << cs.slope << " " << dtype_name(dtype));
+      INFO("input " << cs.h << "x" << cs.w << "x" << cs.c << " pool " << cs.pool_h << "x" << cs.pool_w
+                    << " negative_slope " << cs.negative_slope << " " << dtype_name(dtype));
       const Tensor x = random_tensor({3, cs.h, cs.w, cs.c}, 1, -3, 5).to(dtype);
       const Parameters p = parameters(cs.c, 2);
       const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
@@ -54,13 +54,13 @@ TEST_CASE("batch_norm_pool equals batch_norm, leaky_relu and maxpool2d in traini
       const Tensor upstream = random_tensor({3, cs.h / cs.pool_h, cs.w / cs.pool_w, cs.c}, 3);
       const auto fused = run_with_gradients(
           [&](const Tensor& xi, const Tensor& g, const Tensor& b) {
-            return ops::batch_norm_pool(xi, g, b, fused_mean, fused_variance, options, cs.slope, pool);
+            return ops::batchnorm_pool(xi, g, b, fused_mean, fused_variance, options, cs.negative_slope, pool);
           },
           x, p.gamma.to(dtype), p.beta.to(dtype), upstream);
       const auto chain = run_with_gradients(
           [&](const Tensor& xi, const Tensor& g, const Tensor& b) {
-            Tensor z = ops::batch_norm(xi, g, b, chain_mean, chain_variance, true, options);
-            if (cs.slope != 1.0) z = ops::leaky_relu(z, cs.slope);
+            Tensor z = ops::batchnorm(xi, g, b, chain_mean, chain_variance, true, options);
+            if (cs.negative_slope != 1.0) z = ops::leaky_relu(z, cs.negative_slope);
             return ops::maxpool2d(z, pool);
           },
           x, p.gamma.to(dtype), p.beta.to(dtype), upstream);
@@ -75,7 +75,7 @@ TEST_CASE("batch_norm_pool equals batch_norm, leaky_relu and maxpool2d in traini
     }
 }
 
-TEST_CASE("batch_norm_pool sends the gradient to the first maximum of tied windows", "[batch_norm_pool]") {
+TEST_CASE("batchnorm_pool sends the gradient to the first maximum of tied windows", "[batchnorm_pool]") {
   // Inputs from {-1, 0, 1}: most windows tie, and the gradient must reach the same element as maxpool2d's.
   for (const Case& cs : kCases) {
     INFO("channels " << cs.c << " pool " << cs.pool_h << "x" << cs.pool_w);
@@ -84,14 +84,13 @@ TEST_CASE("batch_norm_pool sends the gradient to the first maximum of tied windo
     const ops::Pool2dOptions pool{cs.pool_h, cs.pool_w};
     const Tensor upstream = random_tensor({2, cs.h / cs.pool_h, cs.w / cs.pool_w, cs.c}, 9);
     Tensor m1 = p.mean.clone(), v1 = p.variance.clone(), m2 = p.mean.clone(), v2 = p.variance.clone();
-    const auto fused = run_with_gradients(
-        [&](const Tensor& xi, const Tensor& g, const Tensor& b) {
-          return ops::batch_norm_pool(xi, g, b, m1, v1, {}, 0.5, pool);
-        },
-        x, p.gamma, p.beta, upstream);
+    const auto fused =
+        run_with_gradients([&](const Tensor& xi, const Tensor& g,
+                               const Tensor& b) { return ops::batchnorm_pool(xi, g, b, m1, v1, {}, 0.5, pool); },
+                           x, p.gamma, p.beta, upstream);
     const auto chain = run_with_gradients(
         [&](const Tensor& xi, const Tensor& g, const Tensor& b) {
-          return ops::maxpool2d(ops::leaky_relu(ops::batch_norm(xi, g, b, m2, v2, true), 0.5), pool);
+          return ops::maxpool2d(ops::leaky_relu(ops::batchnorm(xi, g, b, m2, v2, true), 0.5), pool);
         },
         x, p.gamma, p.beta, upstream);
     require_close(fused.y, chain.y, 1e-12, "y");
@@ -100,7 +99,7 @@ TEST_CASE("batch_norm_pool sends the gradient to the first maximum of tied windo
   }
 }
 
-TEST_CASE("gradcheck batch_norm_pool", "[gradcheck][batch_norm_pool]") {
+TEST_CASE("gradcheck batchnorm_pool", "[gradcheck][batchnorm_pool]") {
   for (const Case& cs : kCases) {
     Tensor x = random_tensor({2, cs.h, cs.w, cs.c}, 11).set_requires_grad();
     const Parameters p = parameters(cs.c, 12);
@@ -113,31 +112,32 @@ TEST_CASE("gradcheck batch_norm_pool", "[gradcheck][batch_norm_pool]") {
     options.atol = 1e-7;
     auto r = gradcheck(
         [&](auto& in) {
-          return ops::batch_norm_pool(in[0], in[1], in[2], mean, variance, {}, cs.slope, {cs.pool_h, cs.pool_w});
+          return ops::batchnorm_pool(in[0], in[1], in[2], mean, variance, {}, cs.negative_slope,
+                                     {cs.pool_h, cs.pool_w});
         },
         {x, gamma, beta}, options);
-    INFO("channels " << cs.c << " slope " << cs.slope << "\n" << r.report);
+    INFO("channels " << cs.c << " negative_slope " << cs.negative_slope << "\n" << r.report);
     CHECK(r.ok);
   }
 }
 
-TEST_CASE("batch_norm_pool rejects bad shapes and settings", "[batch_norm_pool][errors]") {
+TEST_CASE("batchnorm_pool rejects bad shapes and settings", "[batchnorm_pool][errors]") {
   const Tensor x = Tensor::zeros({2, 6, 6, 4}), s = Tensor::zeros({4});
-  CHECK_THROWS_WITH(ops::batch_norm_pool(Tensor::zeros({6, 6, 4}), s, s, s, s, {}, 0.3, {2, 2}),
-                    Catch::Contains("batch_norm_pool") && Catch::Contains("(N, H, W, C)"));
-  CHECK_THROWS_WITH(ops::batch_norm_pool(x, s, s, s, s, {}, 0.3, {2, 2, 1, 1}),
+  CHECK_THROWS_WITH(ops::batchnorm_pool(Tensor::zeros({6, 6, 4}), s, s, s, s, {}, 0.3, {2, 2}),
+                    Catch::Contains("batchnorm_pool") && Catch::Contains("(N, H, W, C)"));
+  CHECK_THROWS_WITH(ops::batchnorm_pool(x, s, s, s, s, {}, 0.3, {2, 2, 1, 1}),
                     Catch::Contains("pool (2, 2) with strides (1, 1)"));
-  CHECK_THROWS_WITH(ops::batch_norm_pool(x, s, s, s, s, {}, 2.0, {2, 2}), Catch::Contains("slope 2"));
-  CHECK_THROWS_WITH(ops::batch_norm_pool(x, Tensor::zeros({3}), s, s, s, {}, 0.3, {2, 2}),
+  CHECK_THROWS_WITH(ops::batchnorm_pool(x, s, s, s, s, {}, 2.0, {2, 2}), Catch::Contains("negative_slope 2"));
+  CHECK_THROWS_WITH(ops::batchnorm_pool(x, Tensor::zeros({3}), s, s, s, {}, 0.3, {2, 2}),
                     Catch::Contains("must be (4,)"));
-  CHECK_THROWS_WITH(ops::batch_norm_pool(x, s, s, s, s, {}, 0.3, {8, 8}), Catch::Contains("no smaller than the pool"));
-  CHECK_THROWS_WITH(ops::batch_norm_pool(Tensor::zeros({0, 6, 6, 4}), s, s, s, s, {}, 0.3, {2, 2}),
+  CHECK_THROWS_WITH(ops::batchnorm_pool(x, s, s, s, s, {}, 0.3, {8, 8}), Catch::Contains("no smaller than the pool"));
+  CHECK_THROWS_WITH(ops::batchnorm_pool(Tensor::zeros({0, 6, 6, 4}), s, s, s, s, {}, 0.3, {2, 2}),
                     Catch::Contains("must hold a sample"));
-  CHECK_THROWS_WITH(ops::batch_norm_pool(x, s, s, s, s, {0.99, 0.0}, 0.3, {2, 2}), Catch::Contains("epsilon"));
+  CHECK_THROWS_WITH(ops::batchnorm_pool(x, s, s, s, s, {0.99, 0.0}, 0.3, {2, 2}), Catch::Contains("epsilon"));
 }
 
 TEST_CASE("Sequential trains BatchNormalization + LeakyReLU + MaxPooling2D fused, as the layers",
-          "[batch_norm_pool][module]") {
+          "[batchnorm_pool][module]") {
   // P2's front end: in training the batch norm runs fused with its activation and pooling.
   nn::Sequential model(nn::Conv2D(8, {4, 4}, nn::Padding::same), nn::BatchNormalization(), nn::LeakyReLU(0.3),
                        nn::MaxPooling2D(2), nn::Conv2D(6, {3, 3}, nn::Padding::same), nn::BatchNormalization(),
@@ -153,7 +153,7 @@ TEST_CASE("Sequential trains BatchNormalization + LeakyReLU + MaxPooling2D fused
     return all;
   };
   const Tensor fused = model(x);
-  REQUIRE(fused.grad_fn()->op == "batch_norm_pool");
+  REQUIRE(fused.grad_fn()->op == "batchnorm_pool");
   const std::vector<double> fused_moving = moving();
   const Tensor upstream = random_tensor(fused.shape(), 22);
   fused.backward(upstream);
@@ -198,7 +198,7 @@ class CountingNorm : public nn::BatchNormalization {
 };
 }  // namespace
 
-TEST_CASE("Sequential leaves subclasses of the fused layers to their own forward", "[batch_norm_pool][module]") {
+TEST_CASE("Sequential leaves subclasses of the fused layers to their own forward", "[batchnorm_pool][module]") {
   auto norm = std::make_shared<CountingNorm>();
   nn::Sequential model(nn::Conv2D(4, {3, 3}), norm, nn::LeakyReLU(0.3), nn::MaxPooling2D(2));
   model.build({10, 10, 1}, DType::f64);
