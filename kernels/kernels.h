@@ -52,14 +52,12 @@ template <class T> void conv2d_backward(const Conv2dGeometry& g, const T* x, con
 // memory, and those outside every window are not computed. argmax, written
 // when not null, is as maxpool2d_forward's, of the window's pre-activations
 // (the same position: the activation is monotone).
-template <class T>
-void conv2d_pool_forward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* b, T* y,
-                         T* argmax);
+template <class T> void conv2d_pool_forward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w,
+                                            const T* b, T* y, T* argmax);
 // The convolution's output gradient is gy times the activation's slope at y
 // (1 where y > 0, else negative_slope) at each window's argmax, and zero elsewhere.
-template <class T>
-void conv2d_pool_backward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w, const T* y,
-                          const T* argmax, const T* gy, T* gx, T* gw, T* gb);
+template <class T> void conv2d_pool_backward(const ConvPoolGeometry& g, T negative_slope, const T* x, const T* w,
+                                             const T* y, const T* argmax, const T* gy, T* gx, T* gw, T* gb);
 
 // ---------------------------------------------------------------- maxpool2d
 // argmax (N, OH, OW, C), written when not null: the window position ph * pool_w + pw
@@ -84,17 +82,15 @@ template <class T> void batchnorm_backward_train(const BatchNormGeometry& g, con
 // updated), then y (N, PH, PW, C) = maxpool(leaky_relu(gamma * (x - mean) *
 // inv_std + beta, negative_slope)) with argmax as maxpool2d_forward's (written when not
 // null). The normalised activations never go through memory.
-template <class T>
-void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T negative_slope, const T* x,
-                                  const T* gamma, const T* beta, T* y, T* argmax, T* mean, T* inv_std, T* moving_mean,
-                                  T* moving_var);
+template <class T> void batchnorm_pool_forward_train(const Pool2dGeometry& g, T eps, T momentum, T negative_slope,
+                                                     const T* x, const T* gamma, const T* beta, T* y, T* argmax,
+                                                     T* mean, T* inv_std, T* moving_mean, T* moving_var);
 // The normalised activations' gradient is gy * (y > 0 ? 1 : negative_slope) at each
 // window's argmax and zero elsewhere: gamma's and beta's gradients sum over the
 // pooled outputs only; gx is batch norm's input gradient of that.
-template <class T>
-void batchnorm_pool_backward_train(const Pool2dGeometry& g, T negative_slope, const T* x, const T* gamma, const T* mean,
-                                   const T* inv_std, const T* y, const T* argmax, const T* gy, T* gx, T* ggamma,
-                                   T* gbeta);
+template <class T> void batchnorm_pool_backward_train(const Pool2dGeometry& g, T negative_slope, const T* x,
+                                                      const T* gamma, const T* mean, const T* inv_std, const T* y,
+                                                      const T* argmax, const T* gy, T* gx, T* ggamma, T* gbeta);
 // Inference: normalise with the moving statistics.
 template <class T> void batchnorm_forward_infer(const BatchNormGeometry& g, T eps, const T* x, const T* gamma,
                                                 const T* beta, const T* moving_mean, const T* moving_var, T* y);
@@ -104,10 +100,8 @@ template <class T> void batchnorm_backward_infer(const BatchNormGeometry& g, T e
 
 // ---------------------------------------------------------------- activations
 // LeakyReLU: y = x > 0 ? x : negative_slope * x (negative_slope 0 is ReLU).
-template <class T>
-void leaky_relu_forward(int64_t n, T negative_slope, const T* x, T* y);
-template <class T>
-void leaky_relu_backward(int64_t n, T negative_slope, const T* x, const T* gy, T* gx);
+template <class T> void leaky_relu_forward(int64_t n, T negative_slope, const T* x, T* y);
+template <class T> void leaky_relu_backward(int64_t n, T negative_slope, const T* x, const T* gy, T* gx);
 // Sigmoid and tanh differentiate through their output y.
 template <class T> void sigmoid_forward(int64_t n, const T* x, T* y);
 template <class T> void sigmoid_backward(int64_t n, const T* y, const T* gy, T* gx);

@@ -36,7 +36,7 @@ std::set<std::string> declared_kernels() {
   std::stringstream text;
   text << file.rdbuf();
   const std::string s = text.str();
-  const std::regex declaration(R"(template <class T> void (\w+)\()");
+  const std::regex declaration(R"(template <class T>\s+void (\w+)\()");
   std::set<std::string> out;
   for (auto it = std::sregex_iterator(s.begin(), s.end(), declaration); it != std::sregex_iterator(); ++it)
     out.insert((*it)[1]);
