@@ -16,7 +16,7 @@ set -euo pipefail
 readonly budget_s=450 log_cap_bytes=262144
 # compute-sanitizer's racecheck looks at shared memory only: these tests cover every kernel
 # that uses it (the GEMM tiles and the column sums of kernels/cuda/columns.cuh).
-readonly shared_memory_tests='cuda gemm*,cuda dense*,cuda conv2d*,cuda batchnorm*,cuda lstm*'
+readonly shared_memory_tests='op driver: gemm*,op driver: dense*,op driver: conv2d*,op driver: batchnorm*,op driver: lstm*'
 
 usage_error() {
   echo "check.sh: $*" >&2
@@ -129,6 +129,12 @@ step_racecheck() {
 step_bench_cuda() {
   "$kit/bin/bench_cuda" --benchmark_min_time=0.2 --benchmark_out="$results/bench_cuda.json" \
     --benchmark_out_format=json
+}
+
+# Every op of the op table at the seed models' shapes (bench/bench_ops: the op driver's bench cases).
+step_bench_ops() {
+  "$kit/bin/bench_ops" --benchmark_filter=BM_cuda_ --benchmark_min_time=0.1 \
+    --benchmark_out="$results/bench_ops.json" --benchmark_out_format=json
 }
 
 step_bench_models() {
@@ -266,8 +272,9 @@ main() {
   run_step system 30 -
   cat "$work/system.log"
   run_step libraries 30 -
-  run_step tests_cuda 60 gpu
+  run_step tests_cuda 90 gpu
   run_step bench_cuda 90 gpu
+  run_step bench_ops 60 gpu
   run_step bench_models 90 gpu
   run_step p2_cpu 45 -
   run_step p2_cuda 45 gpu

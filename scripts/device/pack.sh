@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 
 readonly build=build-device out_dir=device-kit kit=timbre-device-kit max_mib=48 no_nvcc_status=3
 readonly march=${TIMBRE_KIT_ARCH:-x86-64-v3}
-readonly programs=(tests/timbre_tests bench/bench_cuda bench/bench_models
+readonly programs=(tests/timbre_tests bench/bench_cuda bench/bench_ops bench/bench_models
   examples/parallel_cnn examples/cnn_lstm examples/cnn_bilstm examples/predict)
 # glibc's own libraries and the GPU driver must be the machine's; the C++ and GCC runtimes are
 # on every Linux; cuBLAS, cuBLASLt, NCCL and cuDNN are too large to carry (check.sh takes
