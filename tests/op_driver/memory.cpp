@@ -5,30 +5,37 @@ namespace timbre::testing::op_driver {
 
 using kernels::Op;
 
-std::vector<Case> fill_cases() {
+namespace {
+// An odd size, and about P2's parameter count (bench; too large to emulate).
+template <class Build>
+std::vector<Case> odd_and_seed_sizes(Build build) {
   std::vector<Case> cases;
   for (const int64_t n : {int64_t{5003}, int64_t{1} << 20}) {
-    Case c{Op::fill, "n " + std::to_string(n)};
-    c.out("y", n);
-    c.forward = calls([n](auto& r) { OP_CALL(r, fill, n, 0.25, r["y"]); });
+    Case c = build(n);
     c.bench = n > 5003;
     c.emulate = !c.bench;
     cases.push_back(c);
   }
   return cases;
 }
+}  // namespace
+
+std::vector<Case> fill_cases() {
+  return odd_and_seed_sizes([](int64_t n) {
+    Case c{Op::fill, "n " + std::to_string(n)};
+    c.out("y", n);
+    c.forward = calls([n](auto& r) { OP_CALL(r, fill, n, 0.25, r["y"]); });
+    return c;
+  });
+}
 
 std::vector<Case> axpy_cases() {
-  std::vector<Case> cases;
-  for (const int64_t n : {int64_t{5003}, int64_t{1} << 20}) {
+  return odd_and_seed_sizes([](int64_t n) {
     Case c{Op::axpy, "n " + std::to_string(n)};
     c.in("x", n).inout("y", n);
     c.forward = calls([n](auto& r) { OP_CALL(r, axpy, n, -1.5, r["x"], r["y"]); });
-    c.bench = n > 5003;
-    c.emulate = !c.bench;
-    cases.push_back(c);
-  }
-  return cases;
+    return c;
+  });
 }
 
 std::vector<Case> copy_block_cases() {
