@@ -14,6 +14,8 @@ cmake --build "$build" -j "$jobs"
 # The sanitizer build's tests, every fuzzer for FUZZ_SECONDS (60) each (docs/reliability.md) and
 # the device kit's dry run, then the main suite, so that the run ends with ctest's summary.
 bash scripts/test-sanitizers.sh
+# The suite once more without OpenMP (TIMBRE_OPENMP=OFF): code that only works threaded fails there.
+bash scripts/test-serial.sh
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
 # The device kit's dry run (docs/cuda.md, "The device kit"): its own CUDA build in build-device,
 # only the kit's programs; skipped without nvcc.
