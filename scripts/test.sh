@@ -20,5 +20,8 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
 # The device kit's dry run (docs/cuda.md, "The device kit"): its own CUDA build in build-device,
 # only the kit's programs; skipped without nvcc.
 bash scripts/device/dry-run.sh
+# The Python package (python/, docs/python.md): pip builds it from this checkout into its own venv; its tests
+# compare it with this build's trainers and programs (TIMBRE_CPP_BUILD).
+bash python/test.sh "$build"
 cd "$build"
 ctest --output-on-failure -j "$jobs" --timeout 900

@@ -25,7 +25,15 @@ class Storage {
  public:
   Storage(size_t bytes, Device device)
       : device_(device), bytes_(bytes), data_(device_memory::allocate(device, bytes)) {}
-  ~Storage() { device_memory::release(device_, data_); }
+  // Memory owned elsewhere (a NumPy array's buffer): `owner` (not null) keeps it
+  // alive as long as this storage, and it is never released here.
+  Storage(void* data, size_t bytes, Device device, std::shared_ptr<const void> owner)
+      : device_(device), bytes_(bytes), data_(data), owner_(std::move(owner)) {
+    check(owner_ != nullptr, "Storage", "memory owned elsewhere needs its owner");
+  }
+  ~Storage() {
+    if (!owner_) device_memory::release(device_, data_);
+  }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
@@ -37,6 +45,7 @@ class Storage {
   Device device_;
   size_t bytes_;
   void* data_;
+  std::shared_ptr<const void> owner_;  // set for memory owned elsewhere
 };
 
 struct TensorImpl {
@@ -84,6 +93,17 @@ class Tensor {
   template <class T>
   static Tensor from(const Shape& shape, const std::vector<T>& values, Device device = Device::cpu()) {
     return from(shape, std::span<const T>(values), device);
+  }
+  // A tensor over `shape.numel()` contiguous row-major elements at `data`, without copying them; `owner`
+  // keeps that memory alive while any tensor uses it (views share it).
+  static Tensor wrap(void* data, const Shape& shape, DType dtype, Device device, std::shared_ptr<const void> owner) {
+    check(shape.numel() >= 0, "Tensor::wrap", "negative extent in shape ", shape);
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = std::make_shared<Storage>(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype), device,
+                                              std::move(owner));
+    impl->shape = shape;
+    impl->dtype = dtype;
+    return Tensor(std::move(impl));
   }
 
   // ---- properties
