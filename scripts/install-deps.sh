@@ -9,6 +9,7 @@ packages=(
   catch2                  # tests (Catch2 v2)
   libbenchmark-dev        # bench/
   python3                 # tools/compare/bench_diff.py and its tests (tests/tools)
+  python3-dev python3-venv  # the Python package (python/test.sh: its extension, its venv)
   libcli11-dev            # command-line flags of the examples
   nlohmann-json3-dev      # safetensors headers, history JSON
   libsndfile1-dev         # audio decoding (WAV, AU, FLAC, OGG, MP3)
