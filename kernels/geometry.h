@@ -3,6 +3,7 @@
 // channels-last (N, H, W, C); counts are int64_t.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace timbre::kernels {
@@ -14,6 +15,18 @@ struct Conv2dGeometry {
   int64_t stride_h, stride_w;
   int64_t pad_top, pad_left;  // rows/columns of zeros before the input; padding after is implied by out_h/out_w
 };
+
+// conv2d's im2col path (CPU and CUDA) runs over the batch in chunks of whole
+// samples whose columns (OH*OW rows of KH*KW*Cin each) fit a backend's column
+// buffer of `buffer_elements`, at least one sample a chunk: body(first, count).
+inline int64_t samples_per_chunk(const Conv2dGeometry& g, int64_t buffer_elements) {
+  const int64_t per_sample = std::max<int64_t>(g.out_h * g.out_w * g.kernel_h * g.kernel_w * g.in_c, 1);
+  return std::clamp<int64_t>(buffer_elements / per_sample, 1, std::max<int64_t>(g.batch, 1));
+}
+template <class Body>
+void for_each_sample_chunk(const Conv2dGeometry& g, int64_t chunk, Body body) {
+  for (int64_t first = 0; first < g.batch; first += chunk) body(first, std::min(chunk, g.batch - first));
+}
 
 struct Pool2dGeometry {
   int64_t batch, in_h, in_w, channels;

@@ -98,6 +98,34 @@ template <class T> void batchnorm_backward_infer(const BatchNormGeometry& g, T e
                                                  const T* moving_mean, const T* moving_var, const T* gy, T* gx,
                                                  T* ggamma, T* gbeta);
 
+// ---------------------------------------------------------------- sync_batchnorm
+// Training batch norm whose batch spans several processes
+// (dist::SyncBatchNormalization), split where the processes add up their
+// channel sums (sums are 2C values; the caller all-reduces them in between):
+// - moments: sums[c] = sum of (x - center[c]), sums[C + c] = sum of its
+//   squares, over this process's rows (center null: zero);
+// - statistics: from such sums over `count` rows in all, mean = center +
+//   sums[c] / count and var = sums[C + c] / count - (sums[c] / count)^2
+//   written as mean, inv_std = 1/sqrt(var + eps) and the moving statistics'
+//   update, as batchnorm_forward_train (inv_std and moving ones when not null).
+//   Two passes, the second centred on the first's mean, keep float accurate
+//   for data far from zero;
+// - apply: y = (x - mean) * inv_std * gamma + beta;
+// - gradient_sums: sums = [sum gy, sum gy * xhat] over this process's rows,
+//   also added into gbeta and ggamma (this process's share);
+// - backward: gx += batch norm's input gradient from such sums over `count` rows.
+template <class T> void sync_batchnorm_moments(const BatchNormGeometry& g, const T* x, const T* center, T* sums);
+template <class T> void sync_batchnorm_statistics(int64_t channels, int64_t count, T eps, T momentum,
+                                                  const T* center, const T* sums, T* mean, T* inv_std,
+                                                  T* moving_mean, T* moving_var);
+template <class T> void sync_batchnorm_apply(const BatchNormGeometry& g, const T* x, const T* gamma, const T* beta,
+                                             const T* mean, const T* inv_std, T* y);
+template <class T> void sync_batchnorm_gradient_sums(const BatchNormGeometry& g, const T* x, const T* mean,
+                                                     const T* inv_std, const T* gy, T* sums, T* ggamma, T* gbeta);
+template <class T> void sync_batchnorm_backward(const BatchNormGeometry& g, int64_t count, const T* x,
+                                                const T* gamma, const T* mean, const T* inv_std, const T* sums,
+                                                const T* gy, T* gx);
+
 // ---------------------------------------------------------------- activations
 // LeakyReLU: y = x > 0 ? x : negative_slope * x (negative_slope 0 is ReLU).
 template <class T> void leaky_relu_forward(int64_t n, T negative_slope, const T* x, T* y);

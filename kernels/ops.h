@@ -34,7 +34,7 @@ inline constexpr std::array kOpTable = {
 };
 // One line per kernel family of kernels/kernels.h; a family added there and not
 // here (or the reverse) fails tests/test_op_table.cpp, a changed count this.
-static_assert(kOpTable.size() == 22, "kernels/ops.def changed: update this count and tests/op_driver");
+static_assert(kOpTable.size() == 23, "kernels/ops.def changed: update this count and tests/op_driver");
 
 constexpr const OpRecord& op_record(Op op) { return kOpTable[static_cast<size_t>(op)]; }
 constexpr std::string_view op_name(Op op) { return op_record(op).name; }

@@ -14,10 +14,6 @@
 #include <numeric>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "kernels/cpu/constant.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/pool_window.h"
@@ -57,33 +53,21 @@ void for_each_stretch(const Stretches& st, Body body) {
 // sums[k*C + c] = sum over the elements i of channel c of term(i, l)[k], l = lane of i,
 // for K terms written by term(i, l, out).
 template <int K, class Term>
-void channel_sums(const BatchNormGeometry& g, const Stretches& st, Term term, std::vector<double>& sums) {
-  std::vector<double> lane_sums(static_cast<size_t>(K * st.lanes), 0.0);
-#ifdef _OPENMP
-#pragma omp parallel if (st.total >= kElementwiseGrain)
-#endif
-  {
-    std::vector<double> local(static_cast<size_t>(K * st.lanes), 0.0);
-#ifdef _OPENMP
-#pragma omp for schedule(static) nowait
-#endif
-    for (int64_t s = 0; s <= st.count; ++s) {
-      const int64_t first = s * st.lanes, length = st.length(s);
-      for (int64_t l = 0; l < length; ++l) {
-        double v[K];
-        term(first + l, l, v);
-        for (int k = 0; k < K; ++k) local[static_cast<size_t>(k * st.lanes + l)] += v[k];
-      }
-    }
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-    for (size_t i = 0; i < local.size(); ++i) lane_sums[i] += local[i];
-  }
-  sums.assign(static_cast<size_t>(K * g.channels), 0.0);
+std::vector<double> channel_sums(const BatchNormGeometry& g, const Stretches& st, Term term) {
+  const std::vector<double> lane_sums = per_thread_sums(
+      st.count + 1, K * st.lanes, st.total >= kElementwiseGrain, [&](int64_t first, int64_t last, double* local) {
+        for (int64_t s = first; s < last; ++s)
+          for (int64_t l = 0, start = s * st.lanes; l < st.length(s); ++l) {
+            double v[K];
+            term(start + l, l, v);
+            for (int k = 0; k < K; ++k) local[k * st.lanes + l] += v[k];
+          }
+      });
+  std::vector<double> sums(static_cast<size_t>(K * g.channels), 0.0);
   for (int k = 0; k < K; ++k)
     for (int64_t l = 0; l < st.lanes; ++l)
       sums[static_cast<size_t>(k * g.channels + l % g.channels)] += lane_sums[static_cast<size_t>(k * st.lanes + l)];
+  return sums;
 }
 
 // y[i] (+)= (x[i] - center[l]) * scale[l] + shift[l], in T. Centring first keeps
@@ -100,38 +84,83 @@ void affine(const Stretches& st, const T* x, const std::vector<double>& center, 
   });
 }
 
-// The batch statistics: mean and inv_std = 1/sqrt(var + eps) written, the
-// moving statistics (when given) updated.
+// Channel c's statistics from its mean and variance: mean, inv_std = 1/sqrt(var + eps)
+// and the moving statistics' update, each written when not null.
+template <class T>
+void store_statistics(int64_t c, double mu, double var, T eps, T momentum, T* mean, T* inv_std, T* moving_mean,
+                      T* moving_var) {
+  mean[c] = static_cast<T>(mu);
+  if (inv_std) inv_std[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+  if (moving_mean) moving_mean[c] = moving_mean[c] * momentum + static_cast<T>(mu) * (T(1) - momentum);
+  if (moving_var) moving_var[c] = moving_var[c] * momentum + static_cast<T>(var) * (T(1) - momentum);
+}
+
+// [sum (x - center), sum (x - center)^2] per channel.
+template <class T, class Center>
+std::vector<double> moments(const BatchNormGeometry& g, const Stretches& st, const T* x, Center center) {
+  const std::vector<double> lane_center = per_lane(g, st, center);
+  return channel_sums<2>(g, st, [&](int64_t i, int64_t l, double* v) {
+    const double d = x[i] - lane_center[l];
+    v[0] = d;
+    v[1] = d * d;
+  });
+}
+
+// The batch statistics of this process's rows: the second pass around the
+// first's mean, so data far from zero (dB values) loses nothing to cancellation.
 template <class T>
 void batch_statistics(const BatchNormGeometry& g, const Stretches& st, T eps, T momentum, const T* x, T* mean,
                       T* inv_std, T* moving_mean, T* moving_var) {
-  std::vector<double> sums;
-  channel_sums<1>(g, st, [&](int64_t i, int64_t, double* v) { v[0] = x[i]; }, sums);
-  std::vector<double> mu(static_cast<size_t>(g.channels));
-  for (int64_t c = 0; c < g.channels; ++c) mu[c] = sums[c] / static_cast<double>(g.rows);
-  // Second pass around the mean: no cancellation for data far from zero (dB values).
-  const std::vector<double> lane_mu = per_lane(g, st, [&](int64_t c) { return mu[c]; });
-  channel_sums<1>(g, st, [&](int64_t i, int64_t l, double* v) {
-    const double d = x[i] - lane_mu[l];
-    v[0] = d * d;
-  }, sums);
-  for (int64_t c = 0; c < g.channels; ++c) {
-    const double var = sums[c] / static_cast<double>(g.rows);
-    mean[c] = static_cast<T>(mu[c]);
-    inv_std[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(eps)));
-    if (moving_mean) moving_mean[c] = moving_mean[c] * momentum + static_cast<T>(mu[c]) * (T(1) - momentum);
-    if (moving_var) moving_var[c] = moving_var[c] * momentum + static_cast<T>(var) * (T(1) - momentum);
+  const double rows = static_cast<double>(g.rows);
+  const std::vector<double> sums = moments(g, st, x, [](int64_t) { return 0.0; });
+  const std::vector<double> squares = moments(g, st, x, [&](int64_t c) { return sums[c] / rows; });
+  for (int64_t c = 0; c < g.channels; ++c)
+    store_statistics(c, sums[c] / rows, squares[g.channels + c] / rows, eps, momentum, mean, inv_std, moving_mean,
+                     moving_var);
+}
+
+// y = (x - mean) * inv_std * gamma + beta.
+template <class T>
+void normalize(const BatchNormGeometry& g, const Stretches& st, const T* x, const T* gamma, const T* beta,
+               const T* mean, const T* inv_std, T* y) {
+  affine(st, x, per_lane(g, st, [&](int64_t c) { return static_cast<double>(mean[c]); }),
+         per_lane(g, st, [&](int64_t c) { return static_cast<double>(inv_std[c]) * gamma[c]; }),
+         per_lane(g, st, [&](int64_t c) { return static_cast<double>(beta[c]); }), false, y);
+}
+
+// [sum gy, sum gy * xhat] per channel, xhat = (x - mean) * inv_std.
+template <class T>
+std::vector<double> gradient_sums(const BatchNormGeometry& g, const Stretches& st, const T* x, const T* mean,
+                                  const T* inv_std, const T* gy) {
+  std::vector<T> lane_mean(static_cast<size_t>(st.lanes)), lane_inv(static_cast<size_t>(st.lanes));
+  for (int64_t l = 0; l < st.lanes; ++l) {
+    lane_mean[l] = mean[l % g.channels];
+    lane_inv[l] = inv_std[l % g.channels];
+  }
+  return channel_sums<2>(g, st, [&](int64_t i, int64_t l, double* v) {
+    v[0] = gy[i];
+    v[1] = static_cast<double>(gy[i]) * ((x[i] - lane_mean[l]) * lane_inv[l]);
+  });
+}
+
+// gbeta += sums[c], ggamma += sums[C + c], each when not null.
+template <class T>
+void add_parameter_gradients(int64_t C, const std::vector<double>& sums, T* ggamma, T* gbeta) {
+  for (int64_t c = 0; c < C; ++c) {
+    if (gbeta) gbeta[c] += static_cast<T>(sums[c]);
+    if (ggamma) ggamma[c] += static_cast<T>(sums[C + c]);
   }
 }
 
-// Batch norm's training input gradient from sums = [sum gy, sum gy * xhat] per channel:
-// gx += gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)), xhat = (x - mean) * inv_std,
-// as gx += a * gy + b * (x - mean) + d per channel. gy null: its term is added elsewhere.
+// Batch norm's training input gradient from sums = [sum gy, sum gy * xhat] per channel
+// over `count` rows: gx += gamma * inv_std * (gy - mean(gy) - xhat * mean(gy * xhat)),
+// xhat = (x - mean) * inv_std, as gx += a * gy + b * (x - mean) + d per channel.
+// gy null: its term is added elsewhere.
 template <class T>
-void add_input_gradient(const BatchNormGeometry& g, const Stretches& st, const T* x, const T* gamma, const T* mean,
-                        const T* inv_std, const std::vector<double>& sums, const T* gy, T* gx) {
+void add_input_gradient(const BatchNormGeometry& g, const Stretches& st, int64_t count, const T* x, const T* gamma,
+                        const T* mean, const T* inv_std, const std::vector<double>& sums, const T* gy, T* gx) {
   const int64_t C = g.channels;
-  const double m = static_cast<double>(g.rows);
+  const double m = static_cast<double>(count);
   std::vector<T> a(static_cast<size_t>(st.lanes)), b(a), d(a), lane_mean(a);
   for (int64_t l = 0; l < st.lanes; ++l) {
     const int64_t c = l % C;
@@ -156,31 +185,16 @@ void batchnorm_forward_train(const BatchNormGeometry& g, T eps, T momentum, cons
                              const T* beta, T* y, T* mean, T* inv_std, T* moving_mean, T* moving_var) {
   const Stretches st(g);
   batch_statistics(g, st, eps, momentum, x, mean, inv_std, moving_mean, moving_var);
-  affine(st, x, per_lane(g, st, [&](int64_t c) { return static_cast<double>(mean[c]); }),
-         per_lane(g, st, [&](int64_t c) { return static_cast<double>(inv_std[c]) * gamma[c]; }),
-         per_lane(g, st, [&](int64_t c) { return static_cast<double>(beta[c]); }), false, y);
+  normalize(g, st, x, gamma, beta, mean, inv_std, y);
 }
 
 template <class T>
-void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* gamma, const T* mean,
-                              const T* inv_std, const T* gy, T* gx, T* ggamma, T* gbeta) {
-  const int64_t C = g.channels;
+void batchnorm_backward_train(const BatchNormGeometry& g, const T* x, const T* gamma, const T* mean, const T* inv_std,
+                              const T* gy, T* gx, T* ggamma, T* gbeta) {
   const Stretches st(g);
-  std::vector<T> lane_mean(static_cast<size_t>(st.lanes)), lane_inv(static_cast<size_t>(st.lanes));
-  for (int64_t l = 0; l < st.lanes; ++l) {
-    lane_mean[l] = mean[l % C];
-    lane_inv[l] = inv_std[l % C];
-  }
-  std::vector<double> sums;  // [0]: sum gy, [1]: sum gy * xhat
-  channel_sums<2>(g, st, [&](int64_t i, int64_t l, double* v) {
-    v[0] = gy[i];
-    v[1] = static_cast<double>(gy[i]) * ((x[i] - lane_mean[l]) * lane_inv[l]);
-  }, sums);
-  for (int64_t c = 0; c < C; ++c) {
-    if (gbeta) gbeta[c] += static_cast<T>(sums[c]);
-    if (ggamma) ggamma[c] += static_cast<T>(sums[C + c]);
-  }
-  if (gx) add_input_gradient(g, st, x, gamma, mean, inv_std, sums, gy, gx);
+  const std::vector<double> sums = gradient_sums(g, st, x, mean, inv_std, gy);
+  add_parameter_gradients(g.channels, sums, ggamma, gbeta);
+  if (gx) add_input_gradient(g, st, g.rows, x, gamma, mean, inv_std, sums, gy, gx);
 }
 
 template <class T>
@@ -195,29 +209,56 @@ void batchnorm_forward_infer(const BatchNormGeometry& g, T eps, const T* x, cons
 template <class T>
 void batchnorm_backward_infer(const BatchNormGeometry& g, T eps, const T* x, const T* gamma, const T* moving_mean,
                               const T* moving_var, const T* gy, T* gx, T* ggamma, T* gbeta) {
-  const int64_t C = g.channels;
   const Stretches st(g);
-  std::vector<T> lane_mean(static_cast<size_t>(st.lanes)), lane_inv(static_cast<size_t>(st.lanes));
-  for (int64_t l = 0; l < st.lanes; ++l) {
-    lane_mean[l] = moving_mean[l % C];
-    lane_inv[l] = T(1) / std::sqrt(moving_var[l % C] + eps);
-  }
-  if (ggamma || gbeta) {
-    std::vector<double> sums;
-    channel_sums<2>(g, st, [&](int64_t i, int64_t l, double* v) {
-      v[0] = gy[i];
-      v[1] = static_cast<double>(gy[i]) * ((x[i] - lane_mean[l]) * lane_inv[l]);
-    }, sums);
-    for (int64_t c = 0; c < C; ++c) {
-      if (gbeta) gbeta[c] += static_cast<T>(sums[c]);
-      if (ggamma) ggamma[c] += static_cast<T>(sums[C + c]);
-    }
-  }
+  std::vector<T> inv_std(static_cast<size_t>(g.channels));
+  for (int64_t c = 0; c < g.channels; ++c) inv_std[c] = T(1) / std::sqrt(moving_var[c] + eps);
+  if (ggamma || gbeta)
+    add_parameter_gradients(g.channels, gradient_sums(g, st, x, moving_mean, inv_std.data(), gy), ggamma, gbeta);
   if (!gx) return;
   const std::vector<double> zeros(static_cast<size_t>(st.lanes), 0.0);
   affine(st, gy, zeros,
          per_lane(g, st, [&](int64_t c) { return static_cast<double>(gamma[c] / std::sqrt(moving_var[c] + eps)); }),
          zeros, true, gx);
+}
+
+// ---------------------------------------------------------------- split for statistics across processes
+template <class T>
+void sync_batchnorm_moments(const BatchNormGeometry& g, const T* x, const T* center, T* sums) {
+  const std::vector<double> s =
+      moments(g, Stretches(g), x, [&](int64_t c) { return center ? static_cast<double>(center[c]) : 0.0; });
+  std::copy(s.begin(), s.end(), sums);
+}
+
+template <class T>
+void sync_batchnorm_statistics(int64_t channels, int64_t count, T eps, T momentum, const T* center, const T* sums,
+                               T* mean, T* inv_std, T* moving_mean, T* moving_var) {
+  const double n = static_cast<double>(count);
+  for (int64_t c = 0; c < channels; ++c) {
+    const double shift = sums[c] / n;  // the mean's distance from the center
+    store_statistics(c, (center ? center[c] : T(0)) + shift, std::max(0.0, sums[channels + c] / n - shift * shift), eps,
+                     momentum, mean, inv_std, moving_mean, moving_var);
+  }
+}
+
+template <class T>
+void sync_batchnorm_apply(const BatchNormGeometry& g, const T* x, const T* gamma, const T* beta, const T* mean,
+                          const T* inv_std, T* y) {
+  normalize(g, Stretches(g), x, gamma, beta, mean, inv_std, y);
+}
+
+template <class T>
+void sync_batchnorm_gradient_sums(const BatchNormGeometry& g, const T* x, const T* mean, const T* inv_std, const T* gy,
+                                  T* sums, T* ggamma, T* gbeta) {
+  const std::vector<double> s = gradient_sums(g, Stretches(g), x, mean, inv_std, gy);
+  add_parameter_gradients(g.channels, s, ggamma, gbeta);
+  std::copy(s.begin(), s.end(), sums);
+}
+
+template <class T>
+void sync_batchnorm_backward(const BatchNormGeometry& g, int64_t count, const T* x, const T* gamma, const T* mean,
+                             const T* inv_std, const T* sums, const T* gy, T* gx) {
+  const std::vector<double> s(sums, sums + 2 * g.channels);
+  add_input_gradient(g, Stretches(g), count, x, gamma, mean, inv_std, s, gy, gx);
 }
 
 // ---------------------------------------------------------------- fused with LeakyReLU and max pooling
@@ -300,49 +341,28 @@ void batchnorm_pool_backward_train(const Pool2dGeometry& g, T negative_slope, co
   const BatchNormGeometry bg{g.batch * g.in_h * g.in_w, C};
   const int64_t rows = g.batch * g.out_h, work = rows * g.out_w * C;
   const std::vector<int64_t> offset = window_offsets(g.pool_h, g.pool_w, g.in_w * C, C);
-  int threads = 1;
-#ifdef _OPENMP
-  if (work >= kElementwiseGrain) threads = omp_get_max_threads();
-#endif
-  // The sparse pass: per-thread sums [sum ga, sum ga * xhat] per channel, merged in thread order;
-  // gx gets its gamma * inv_std * ga term at each argmax (windows do not overlap).
-  std::vector<double> partial(static_cast<size_t>(threads * 2 * C), 0.0);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-    std::vector<double> sums(static_cast<size_t>(2 * C), 0.0);  // apart from the others': no false sharing
-#ifdef _OPENMP
-#pragma omp for schedule(static) nowait
-#endif
-    for (int64_t row = 0; row < rows; ++row) {
-      const int64_t n = row / g.out_h, py = row % g.out_h;
-      for (int64_t px = 0; px < g.out_w; ++px) {
-        const int64_t corner = ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * C;
-        const int64_t out = (row * g.out_w + px) * C;
-        for (int64_t c = 0; c < C; ++c) {
-          const T ga = gy[out + c] * (y[out + c] > 0 ? T(1) : negative_slope);
-          const int64_t i = corner + offset[static_cast<size_t>(argmax[out + c])] + c;
-          sums[c] += ga;
-          sums[C + c] += static_cast<double>(ga) * ((x[i] - mean[c]) * inv_std[c]);
-          if (gx) gx[i] += gamma[c] * inv_std[c] * ga;
+  // The sparse pass: [sum ga, sum ga * xhat] per channel; gx gets its gamma * inv_std * ga
+  // term at each argmax (windows do not overlap).
+  const std::vector<double> sums =
+      per_thread_sums(rows, 2 * C, work >= kElementwiseGrain, [&](int64_t first, int64_t last, double* local) {
+        for (int64_t row = first; row < last; ++row) {
+          const int64_t n = row / g.out_h, py = row % g.out_h;
+          for (int64_t px = 0; px < g.out_w; ++px) {
+            const int64_t corner = ((n * g.in_h + py * g.pool_h) * g.in_w + px * g.pool_w) * C;
+            const int64_t out = (row * g.out_w + px) * C;
+            for (int64_t c = 0; c < C; ++c) {
+              const T ga = gy[out + c] * (y[out + c] > 0 ? T(1) : negative_slope);
+              const int64_t i = corner + offset[static_cast<size_t>(argmax[out + c])] + c;
+              local[c] += ga;
+              local[C + c] += static_cast<double>(ga) * ((x[i] - mean[c]) * inv_std[c]);
+              if (gx) gx[i] += gamma[c] * inv_std[c] * ga;
+            }
+          }
         }
-      }
-    }
-    std::copy(sums.begin(), sums.end(), partial.begin() + tid * 2 * C);
-  }
-  std::vector<double> sums(static_cast<size_t>(2 * C), 0.0);
-  for (int t = 0; t < threads; ++t)
-    for (int64_t k = 0; k < 2 * C; ++k) sums[k] += partial[t * 2 * C + k];
-  for (int64_t c = 0; c < C; ++c) {
-    if (gbeta) gbeta[c] += static_cast<T>(sums[c]);
-    if (ggamma) ggamma[c] += static_cast<T>(sums[C + c]);
-  }
-  if (gx) add_input_gradient(bg, Stretches(bg), x, gamma, mean, inv_std, sums, static_cast<const T*>(nullptr), gx);
+      });
+  add_parameter_gradients(C, sums, ggamma, gbeta);
+  if (gx)
+    add_input_gradient(bg, Stretches(bg), bg.rows, x, gamma, mean, inv_std, sums, static_cast<const T*>(nullptr), gx);
 }
 
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_forward_train)
@@ -351,5 +371,10 @@ TIMBRE_INSTANTIATE_KERNEL(batchnorm_forward_infer)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_backward_infer)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_pool_forward_train)
 TIMBRE_INSTANTIATE_KERNEL(batchnorm_pool_backward_train)
+TIMBRE_INSTANTIATE_KERNEL(sync_batchnorm_moments)
+TIMBRE_INSTANTIATE_KERNEL(sync_batchnorm_statistics)
+TIMBRE_INSTANTIATE_KERNEL(sync_batchnorm_apply)
+TIMBRE_INSTANTIATE_KERNEL(sync_batchnorm_gradient_sums)
+TIMBRE_INSTANTIATE_KERNEL(sync_batchnorm_backward)
 
 }  // namespace timbre::kernels::cpu

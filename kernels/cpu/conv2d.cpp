@@ -14,10 +14,6 @@
 #include <cstring>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "kernels/cpu/constant.h"
 #include "kernels/cpu/direct_conv.h"
 #include "kernels/cpu/parallel.h"
@@ -91,58 +87,38 @@ void direct_weight_block(const DirectGeometry& d, const Planes<T>& x, const Plan
       gw[((kh * d.kernel_w + kw0 + k) * d.in_c + ci) * d.out_c + co0 + c] += horizontal_sum<T>(acc[k][c]);
 }
 
-// gw += sum_n correlation(x[n], gy[n]); gb += sum of gy. Per-thread partials in
-// double, merged in thread order so the result does not depend on timing.
+// gw += sum_n correlation(x[n], gy[n]); gb += sum of gy, summed in double by per_thread_sums.
 template <class T>
 void direct_weight_gradient(const DirectGeometry& d, int64_t batch, const T* x, const T* gy, T* gw, T* gb) {
   const int64_t wsize = d.kernel_h * d.kernel_w * d.in_c * d.out_c;
   const int64_t work = batch * d.out_h * d.out_w * wsize;
-  int threads = 1;
-#ifdef _OPENMP
-  if (work >= kElementwiseGrain) threads = omp_get_max_threads();
-#endif
-  std::vector<double> partial(static_cast<size_t>(threads * (wsize + d.out_c)), 0.0);
   // gy's planes: channel c is row-major (out_h, out_w) with no border; x's need
   // kTapBlock - 1 extra columns for the dropped taps.
   const DirectGeometry gy_layout{d.out_h, d.out_w, d.out_c, d.out_h, d.out_w, d.out_c, 1, 1, 0, 0};
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-    double* gw_local = partial.data() + tid * (wsize + d.out_c);
-    double* gb_local = gw_local + wsize;
-    Planes<T> xp(d, kTapBlock<1>), gp(gy_layout, 0);
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (int64_t n = 0; n < batch; ++n) {
-      xp.fill(d, x + n * d.in_h * d.in_w * d.in_c);
-      const T* gyn = gy + n * d.out_h * d.out_w * d.out_c;
-      gp.fill(gy_layout, gyn);
-      if (gb)
-        for (int64_t c = 0; c < d.out_c; ++c) gb_local[c] += gp.sum(c);
-      if (!gw) continue;
-      for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
-        with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
-          constexpr int CO = decltype(co)::value;
-          for (int64_t ci = 0; ci < d.in_c; ++ci)
-            for (int64_t kh = 0; kh < d.kernel_h; ++kh)
-              for (int64_t kw0 = 0; kw0 < d.kernel_w; kw0 += kTapBlock<CO>)
-                direct_weight_block<T, CO>(d, xp, gp, ci, kh, kw0, co0, gw_local);
-        });
-    }
-  }
-  for (int t = 0; t < threads; ++t) {
-    const double* gw_local = partial.data() + t * (wsize + d.out_c);
-    if (gw)
-      for (int64_t i = 0; i < wsize; ++i) gw[i] += static_cast<T>(gw_local[i]);
-    if (gb)
-      for (int64_t c = 0; c < d.out_c; ++c) gb[c] += static_cast<T>(gw_local[wsize + c]);
-  }
+  const std::vector<double> sums = per_thread_sums(
+      batch, wsize + d.out_c, work >= kElementwiseGrain, [&](int64_t first, int64_t last, double* gw_local) {
+        double* gb_local = gw_local + wsize;
+        Planes<T> xp(d, kTapBlock<1>), gp(gy_layout, 0);
+        for (int64_t n = first; n < last; ++n) {
+          xp.fill(d, x + n * d.in_h * d.in_w * d.in_c);
+          gp.fill(gy_layout, gy + n * d.out_h * d.out_w * d.out_c);
+          if (gb)
+            for (int64_t c = 0; c < d.out_c; ++c) gb_local[c] += gp.sum(c);
+          if (!gw) continue;
+          for (int64_t co0 = 0; co0 < d.out_c; co0 += kChannelBlock)
+            with_constant<kChannelBlock>(std::min<int64_t>(kChannelBlock, d.out_c - co0), [&](auto co) {
+              constexpr int CO = decltype(co)::value;
+              for (int64_t ci = 0; ci < d.in_c; ++ci)
+                for (int64_t kh = 0; kh < d.kernel_h; ++kh)
+                  for (int64_t kw0 = 0; kw0 < d.kernel_w; kw0 += kTapBlock<CO>)
+                    direct_weight_block<T, CO>(d, xp, gp, ci, kh, kw0, co0, gw_local);
+            });
+        }
+      });
+  if (gw)
+    for (int64_t i = 0; i < wsize; ++i) gw[i] += static_cast<T>(sums[i]);
+  if (gb)
+    for (int64_t c = 0; c < d.out_c; ++c) gb[c] += static_cast<T>(sums[wsize + c]);
 }
 
 bool use_direct(const Conv2dGeometry& g) {
@@ -160,11 +136,6 @@ void direct_data_gradient(const Conv2dGeometry& g, const T* w, const T* gy, T* g
 
 // ------------------------------------------------------------------ im2col + GEMM
 constexpr int64_t kColumnBufferElements = 1 << 21;  // about 8 MB of float per chunk
-
-int64_t samples_per_chunk(const Conv2dGeometry& g) {
-  const int64_t per_sample = g.out_h * g.out_w * g.kernel_h * g.kernel_w * g.in_c;
-  return std::clamp<int64_t>(kColumnBufferElements / std::max<int64_t>(per_sample, 1), 1, g.batch);
-}
 
 // Fills col (rows = count * OH * OW, cols = KH*KW*Cin) from samples [first, first + count).
 template <class T>
@@ -219,27 +190,25 @@ template <class T>
 void gemm_conv_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t row_len = g.kernel_h * g.kernel_w * g.in_c;
   const int64_t pixels = g.out_h * g.out_w;
-  const int64_t chunk = samples_per_chunk(g);
+  const int64_t chunk = samples_per_chunk(g, kColumnBufferElements);
   std::vector<T> col(static_cast<size_t>(chunk * pixels * row_len));
-  for (int64_t first = 0; first < g.batch; first += chunk) {
-    const int64_t count = std::min(chunk, g.batch - first);
+  for_each_sample_chunk(g, chunk, [&](int64_t first, int64_t count) {
     im2col(g, x, first, count, col.data());
     T* yc = y + first * pixels * g.out_c;
     for (int64_t r = 0; r < count * pixels; ++r)
       for (int64_t o = 0; o < g.out_c; ++o) yc[r * g.out_c + o] = b ? b[o] : T(0);
     gemm<T>(false, false, count * pixels, g.out_c, row_len, T(1), col.data(), row_len, w, g.out_c, T(1), yc,
             g.out_c);
-  }
+  });
 }
 
 template <class T>
 void gemm_conv_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t row_len = g.kernel_h * g.kernel_w * g.in_c;
   const int64_t pixels = g.out_h * g.out_w;
-  const int64_t chunk = samples_per_chunk(g);
+  const int64_t chunk = samples_per_chunk(g, kColumnBufferElements);
   std::vector<T> col(static_cast<size_t>(chunk * pixels * row_len));
-  for (int64_t first = 0; first < g.batch; first += chunk) {
-    const int64_t count = std::min(chunk, g.batch - first);
+  for_each_sample_chunk(g, chunk, [&](int64_t first, int64_t count) {
     const int64_t rows = count * pixels;
     const T* gyc = gy + first * pixels * g.out_c;
     if (gw) {
@@ -253,7 +222,7 @@ void gemm_conv_backward(const Conv2dGeometry& g, const T* x, const T* w, const T
       gemm<T>(false, true, rows, row_len, g.out_c, T(1), gyc, g.out_c, w, g.out_c, T(0), col.data(), row_len);
       col2im_add(g, col.data(), first, count, gx);
     }
-  }
+  });
 }
 }  // namespace
 

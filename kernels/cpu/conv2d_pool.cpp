@@ -16,10 +16,6 @@
 #include <type_traits>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "kernels/cpu/constant.h"
 #include "kernels/cpu/direct_conv.h"
 #include "kernels/cpu/parallel.h"
@@ -193,101 +189,84 @@ void conv2d_pool_backward(const ConvPoolGeometry& g, T negative_slope, const T* 
   // gx = conv(the sparse output gradient, flipped w), a direct convolution per sample.
   const direct::Geometry dd = direct::data_gradient_geometry(g.conv);
   const std::vector<T> flipped = gx ? direct::flipped_kernel(g.conv, w) : std::vector<T>();
-  int threads = 1;
-#ifdef _OPENMP
-  if (work >= kElementwiseGrain) threads = omp_get_max_threads();
-#endif
-  // Per-thread sums in double, Keras' kernel layout then bias, merged in thread order: deterministic.
-  std::vector<double> partial(static_cast<size_t>(threads * (wsize + d.out_c)), 0.0);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-    double* gw_local = partial.data() + tid * (wsize + d.out_c);
-    double* gb_local = gw_local + wsize;
-    std::vector<Vec<T>> gw_sample(gw ? static_cast<size_t>(tap_rows * chunks) : 0);
-    // x's planes (with a vector of slack after each row) for gw; the output gradient's for gx.
-    std::optional<Planes<T>> xp, gyp;
-    if (gw) xp.emplace(d, kLanes<T>);
-    if (gx) gyp.emplace(dd, 0);
-    const int64_t windows = g.out_h * g.out_w;  // per channel
-    std::vector<T> grads(static_cast<size_t>(out_size));
-    std::vector<int64_t> corners(gw ? grads.size() : 0);
-    // Each window position's offset from the window's corner in x's planes and in the gradient's.
-    const std::vector<int64_t> x_offset = window_offsets(g.pool_h, g.pool_w, xp ? xp->cols : 0, 1),
-                               gy_offset = window_offsets(g.pool_h, g.pool_w, gyp ? gyp->cols : 0, 1);
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (int64_t n = 0; n < g.conv.batch; ++n) {
-      if (gw) {
-        xp->fill(d, x + n * in_size);
-        std::fill(gw_sample.begin(), gw_sample.end(), Vec<T>{});
-      }
-      if (gx) std::fill(gyp->data.begin(), gyp->data.end(), T(0));
-      // The convolution's output gradient at each window's argmax, one pass in memory order:
-      // placed into the gradient's planes for gx; listed by channel with the argmax's offset in
-      // x's planes for gw (conv position (oh, ow) reads plane rows oh + kh from column ow).
-      // No test for zeros: a branch on the sign of y would be mispredicted half the time.
-      const T* gy_n = gy + n * out_size;
-      const T* y_n = y + n * out_size;
-      const T* argmax_n = argmax + n * out_size;
-      for (int64_t py = 0, e = 0; py < g.out_h; ++py)
-        for (int64_t px = 0; px < g.out_w; ++px)
-          for (int64_t co = 0; co < d.out_c; ++co, ++e) {
-            const T grad = gy_n[e] * (y_n[e] > 0 ? T(1) : negative_slope);
-            const auto p = static_cast<size_t>(argmax_n[e]);
-            if (gx) gyp->row(co, py * g.pool_h + dd.pad_top)[px * g.pool_w + dd.pad_left + gy_offset[p]] = grad;
-            const int64_t slot = co * windows + py * g.out_w + px;
-            if (gw) corners[slot] = py * g.pool_h * xp->cols + px * g.pool_w + x_offset[p];
-            grads[slot] = grad;
+  // Sums in double, Keras' kernel layout then the bias, per thread (per_thread_sums: deterministic).
+  const std::vector<double> sums = per_thread_sums(
+      g.conv.batch, wsize + d.out_c, work >= kElementwiseGrain, [&](int64_t first, int64_t last, double* gw_local) {
+        double* gb_local = gw_local + wsize;
+        std::vector<Vec<T>> gw_sample(gw ? static_cast<size_t>(tap_rows * chunks) : 0);
+        // x's planes (with a vector of slack after each row) for gw; the output gradient's for gx.
+        std::optional<Planes<T>> xp, gyp;
+        if (gw) xp.emplace(d, kLanes<T>);
+        if (gx) gyp.emplace(dd, 0);
+        const int64_t windows = g.out_h * g.out_w;  // per channel
+        std::vector<T> grads(static_cast<size_t>(out_size));
+        std::vector<int64_t> corners(gw ? grads.size() : 0);
+        // Each window position's offset from the window's corner in x's planes and in the gradient's.
+        const std::vector<int64_t> x_offset = window_offsets(g.pool_h, g.pool_w, xp ? xp->cols : 0, 1),
+                                   gy_offset = window_offsets(g.pool_h, g.pool_w, gyp ? gyp->cols : 0, 1);
+        for (int64_t n = first; n < last; ++n) {
+          if (gw) {
+            xp->fill(d, x + n * in_size);
+            std::fill(gw_sample.begin(), gw_sample.end(), Vec<T>{});
           }
-      for (int64_t co = 0; co < d.out_c; ++co) {
-        const T* grads_co = grads.data() + co * windows;
-        const int64_t* corners_co = corners.data() + co * windows;
-        T bias_sum = 0;  // summed apart: adding into gb_local here would chain every element through memory
+          if (gx) std::fill(gyp->data.begin(), gyp->data.end(), T(0));
+          // The convolution's output gradient at each window's argmax, one pass in memory order:
+          // placed into the gradient's planes for gx; listed by channel with the argmax's offset in
+          // x's planes for gw (conv position (oh, ow) reads plane rows oh + kh from column ow).
+          // No test for zeros: a branch on the sign of y would be mispredicted half the time.
+          const T* gy_n = gy + n * out_size;
+          const T* y_n = y + n * out_size;
+          const T* argmax_n = argmax + n * out_size;
+          for (int64_t py = 0, e = 0; py < g.out_h; ++py)
+            for (int64_t px = 0; px < g.out_w; ++px)
+              for (int64_t co = 0; co < d.out_c; ++co, ++e) {
+                const T grad = gy_n[e] * (y_n[e] > 0 ? T(1) : negative_slope);
+                const auto p = static_cast<size_t>(argmax_n[e]);
+                if (gx) gyp->row(co, py * g.pool_h + dd.pad_top)[px * g.pool_w + dd.pad_left + gy_offset[p]] = grad;
+                const int64_t slot = co * windows + py * g.out_w + px;
+                if (gw) corners[slot] = py * g.pool_h * xp->cols + px * g.pool_w + x_offset[p];
+                grads[slot] = grad;
+              }
+          for (int64_t co = 0; co < d.out_c; ++co) {
+            const T* grads_co = grads.data() + co * windows;
+            const int64_t* corners_co = corners.data() + co * windows;
+            T bias_sum = 0;  // summed apart: adding into gb_local here would chain every element through memory
 #pragma omp simd reduction(+ : bias_sum)
-        for (int64_t i = 0; i < windows; ++i) bias_sum += grads_co[i];
-        gb_local[co] += bias_sum;
-        if (!gw) continue;
-        for (int64_t ci = 0; ci < d.in_c; ++ci)
-          for (int64_t k = 0; k < chunks; ++k)
-            for (int64_t kh0 = 0; kh0 < d.kernel_h; kh0 += kTapRowBlock) {
-              const int64_t at = (ci * xp->rows + kh0) * xp->cols + k * kLanes<T>, row = tap_row(co, ci, kh0) + k;
-              with_constant<kTapRowBlock>(std::min<int64_t>(kTapRowBlock, d.kernel_h - kh0), [&](auto rows) {
-                constexpr int KB = decltype(rows)::value;
-                // Register accumulators: a sum in memory would chain each update to the last through a store.
-                Vec<T> acc[KB] = {};
-                const T* base = xp->data.data() + at;
-                for (int64_t i = 0; i < windows; ++i) {
-                  const Vec<T> gv = Vec<T>{} + grads_co[i];
-                  for (int r = 0; r < KB; ++r) acc[r] += gv * simd::load(base + corners_co[i] + r * xp->cols);
-                }
-                for (int r = 0; r < KB; ++r) gw_sample[row + r * chunks] += acc[r];
-              });
-            }
-      }
-      if (gw)
-        for (int64_t kh = 0; kh < d.kernel_h; ++kh)
-          for (int64_t kw = 0; kw < d.kernel_w; ++kw)
+            for (int64_t i = 0; i < windows; ++i) bias_sum += grads_co[i];
+            gb_local[co] += bias_sum;
+            if (!gw) continue;
             for (int64_t ci = 0; ci < d.in_c; ++ci)
-              for (int64_t co = 0; co < d.out_c; ++co)
-                gw_local[((kh * d.kernel_w + kw) * d.in_c + ci) * d.out_c + co] +=
-                    gw_sample[tap_row(co, ci, kh) + kw / kLanes<T>][kw % kLanes<T>];
-      if (gx) direct::convolve_sample(dd, *gyp, flipped.data(), static_cast<const T*>(nullptr), true, gx + n * in_size);
-    }
-  }
-  for (int t = 0; t < threads; ++t) {
-    const double* local = partial.data() + t * (wsize + d.out_c);
-    if (gw)
-      for (int64_t i = 0; i < wsize; ++i) gw[i] += static_cast<T>(local[i]);
-    if (gb)
-      for (int64_t c = 0; c < d.out_c; ++c) gb[c] += static_cast<T>(local[wsize + c]);
-  }
+              for (int64_t k = 0; k < chunks; ++k)
+                for (int64_t kh0 = 0; kh0 < d.kernel_h; kh0 += kTapRowBlock) {
+                  const int64_t at = (ci * xp->rows + kh0) * xp->cols + k * kLanes<T>, row = tap_row(co, ci, kh0) + k;
+                  with_constant<kTapRowBlock>(std::min<int64_t>(kTapRowBlock, d.kernel_h - kh0), [&](auto rows) {
+                    constexpr int KB = decltype(rows)::value;
+                    // Register accumulators: a sum in memory would chain each update to the last through a store.
+                    Vec<T> acc[KB] = {};
+                    const T* base = xp->data.data() + at;
+                    for (int64_t i = 0; i < windows; ++i) {
+                      const Vec<T> gv = Vec<T>{} + grads_co[i];
+                      for (int r = 0; r < KB; ++r) acc[r] += gv * simd::load(base + corners_co[i] + r * xp->cols);
+                    }
+                    for (int r = 0; r < KB; ++r) gw_sample[row + r * chunks] += acc[r];
+                  });
+                }
+          }
+          if (gw)
+            for (int64_t kh = 0; kh < d.kernel_h; ++kh)
+              for (int64_t kw = 0; kw < d.kernel_w; ++kw)
+                for (int64_t ci = 0; ci < d.in_c; ++ci)
+                  for (int64_t co = 0; co < d.out_c; ++co)
+                    gw_local[((kh * d.kernel_w + kw) * d.in_c + ci) * d.out_c + co] +=
+                        gw_sample[tap_row(co, ci, kh) + kw / kLanes<T>][kw % kLanes<T>];
+          if (gx)
+            direct::convolve_sample(dd, *gyp, flipped.data(), static_cast<const T*>(nullptr), true, gx + n * in_size);
+        }
+      });
+  if (gw)
+    for (int64_t i = 0; i < wsize; ++i) gw[i] += static_cast<T>(sums[i]);
+  if (gb)
+    for (int64_t c = 0; c < d.out_c; ++c) gb[c] += static_cast<T>(sums[wsize + c]);
 }
 
 TIMBRE_INSTANTIATE_KERNEL(conv2d_pool_forward)

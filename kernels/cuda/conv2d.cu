@@ -9,13 +9,7 @@
 namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
 namespace {
-constexpr int64_t kColumnBufferElements = int64_t{1} << 22;
-
-int64_t samples_per_chunk(const Conv2dGeometry& g) {
-  const int64_t per_sample = g.out_h * g.out_w * g.kernel_h * g.kernel_w * g.in_c;
-  const int64_t samples = kColumnBufferElements / std::max<int64_t>(per_sample, 1);
-  return std::clamp<int64_t>(samples, 1, std::max<int64_t>(g.batch, 1));
-}
+constexpr int64_t kColumnBufferElements = int64_t{1} << 22;  // samples_per_chunk (kernels/geometry.h)
 
 // col (count*OH*OW, KH*KW*Cin) from samples [first, first + count).
 template <class T>
@@ -65,16 +59,15 @@ template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t row_len = g.kernel_h * g.kernel_w * g.in_c;
   const int64_t pixels = g.out_h * g.out_w;
-  const int64_t chunk = samples_per_chunk(g);
+  const int64_t chunk = samples_per_chunk(g, kColumnBufferElements);
   Workspace<T> col(chunk * pixels * row_len);
-  for (int64_t first = 0; first < g.batch; first += chunk) {
-    const int64_t count = std::min(chunk, g.batch - first);
+  for_each_sample_chunk(g, chunk, [&](int64_t first, int64_t count) {
     im2col(g, x, first, count, col.data());
     T* yc = y + first * pixels * g.out_c;
     broadcast_rows(count * pixels, g.out_c, b, yc);
     gemm<T>(false, false, count * pixels, g.out_c, row_len, T(1), col.data(), row_len, w, g.out_c, T(1), yc,
             g.out_c);
-  }
+  });
 }
 
 template <class T>
@@ -83,10 +76,9 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
   const int64_t pixels = g.out_h * g.out_w;
   if (gb) add_column_sums(g.batch * pixels, g.out_c, gy, gb);
   if (!gw && !gx) return;
-  const int64_t chunk = samples_per_chunk(g);
+  const int64_t chunk = samples_per_chunk(g, kColumnBufferElements);
   Workspace<T> col(chunk * pixels * row_len);
-  for (int64_t first = 0; first < g.batch; first += chunk) {
-    const int64_t count = std::min(chunk, g.batch - first);
+  for_each_sample_chunk(g, chunk, [&](int64_t first, int64_t count) {
     const int64_t rows = count * pixels;
     const T* gyc = gy + first * pixels * g.out_c;
     if (gw) {
@@ -98,7 +90,7 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
       launch("conv2d col2im", col2im_add_kernel<T>, blocks_for(count * g.in_h * g.in_w * g.in_c), kThreads, 0, g,
              static_cast<const T*>(col.data()), first, count, gx);
     }
-  }
+  });
 }
 
 TIMBRE_INSTANTIATE_KERNEL(conv2d_forward)

@@ -9,6 +9,7 @@
 // gathers (one thread per input element checks each tap's window argmax), so
 // no atomics are needed and every result is deterministic.
 #include "kernels/cuda/columns.cuh"
+#include "kernels/cuda/pool_window.cuh"
 
 namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
@@ -18,10 +19,8 @@ __global__ void conv2d_pool_forward_kernel(ConvPoolGeometry g, T negative_slope,
                                            T* argmax) {
   const Conv2dGeometry& c = g.conv;
   TIMBRE_GRID_STRIDE_LOOP(e, c.batch * g.out_h * g.out_w * c.out_c) {
-    const int64_t co = e % c.out_c, px = e / c.out_c % g.out_w, py = e / (c.out_c * g.out_w) % g.out_h;
-    const int64_t n = e / (c.out_c * g.out_w * g.out_h);
-    T best = 0;
-    int64_t first = 0;
+    const auto [n, py, px, co] = pixel_of(e, g.out_h, g.out_w, c.out_c);
+    FirstMaximum<T> best;
     for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p) {
       const int64_t oh = py * g.pool_h + p / g.pool_w, ow = px * g.pool_w + p % g.pool_w;
       // The CPU's order (ci, kh, kw, then the bias), so near-ties mostly resolve alike.
@@ -38,20 +37,11 @@ __global__ void conv2d_pool_forward_kernel(ConvPoolGeometry g, T negative_slope,
           }
         }
       if (b) z += b[co];
-      if (p == 0 || z > best) {  // strict: ties keep the first, as on the CPU
-        best = z;
-        first = p;
-      }
+      best.offer(z, p);
     }
-    y[e] = best > 0 ? best : negative_slope * best;
-    if (argmax) argmax[e] = static_cast<T>(first);
+    y[e] = best.value > 0 ? best.value : negative_slope * best.value;
+    if (argmax) argmax[e] = static_cast<T>(best.position);
   }
-}
-
-// The conv-output gradient at pooled element i: gy times the activation's negative_slope at y.
-template <class T>
-__device__ __forceinline__ T pooled_gradient(T negative_slope, const T* y, const T* gy, int64_t i) {
-  return y[i] > 0 ? gy[i] : negative_slope * gy[i];
 }
 
 // Column sums over rows r = pooled elements (n, py, px) for the bias gradient: column co.
@@ -80,15 +70,15 @@ struct KernelTerm {
     const Conv2dGeometry& c = g.conv;
     const int64_t co = col % c.out_c, ci = col / c.out_c % c.in_c, kw = col / (c.out_c * c.in_c) % c.kernel_w;
     const int64_t kh = col / (c.out_c * c.in_c * c.kernel_w);
-    const int64_t px = r % g.out_w, py = r / g.out_w % g.out_h, n = r / (g.out_w * g.out_h);
     const int64_t i = r * c.out_c + co, p = static_cast<int64_t>(argmax[i]);
-    const int64_t ih = py * g.pool_h + p / g.pool_w + kh - c.pad_top;
-    const int64_t iw = px * g.pool_w + p % g.pool_w + kw - c.pad_left;
+    const Pixel o = pixel_of(i, g.out_h, g.out_w, c.out_c);
+    const int64_t ih = o.h * g.pool_h + p / g.pool_w + kh - c.pad_top;
+    const int64_t iw = o.w * g.pool_w + p % g.pool_w + kw - c.pad_left;
     if (ih < 0 || ih >= c.in_h || iw < 0 || iw >= c.in_w) {
       v[0] = 0;  // a tap in the padding
       return;
     }
-    v[0] = static_cast<double>(pooled_gradient(negative_slope, y, gy, i)) * x[((n * c.in_h + ih) * c.in_w + iw) * c.in_c + ci];
+    v[0] = static_cast<double>(pooled_gradient(negative_slope, y, gy, i)) * x[((o.n * c.in_h + ih) * c.in_w + iw) * c.in_c + ci];
   }
 };
 
@@ -104,8 +94,7 @@ __global__ void conv2d_pool_input_gradient_kernel(ConvPoolGeometry g, T negative
                                                   const T* argmax, const T* gy, T* gx) {
   const Conv2dGeometry& c = g.conv;
   TIMBRE_GRID_STRIDE_LOOP(e, c.batch * c.in_h * c.in_w * c.in_c) {
-    const int64_t ci = e % c.in_c, iw = e / c.in_c % c.in_w, ih = e / (c.in_c * c.in_w) % c.in_h;
-    const int64_t n = e / (c.in_c * c.in_w * c.in_h);
+    const auto [n, ih, iw, ci] = pixel_of(e, c.in_h, c.in_w, c.in_c);
     T sum = 0;
     for (int64_t kh = 0; kh < c.kernel_h; ++kh) {
       const int64_t oh = ih + c.pad_top - kh;

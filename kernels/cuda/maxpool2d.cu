@@ -3,7 +3,7 @@
 // Backward gathers: one thread per input element adds the gradient of every
 // window whose saved maximum it is, so overlapping windows need no atomics and
 // the sum order is fixed.
-#include "kernels/cuda/runtime.cuh"
+#include "kernels/cuda/pool_window.cuh"
 
 namespace timbre::kernels::TIMBRE_CUDA_NAMESPACE {
 
@@ -11,28 +11,20 @@ namespace {
 template <class T>
 __global__ void maxpool2d_forward_kernel(Pool2dGeometry g, const T* x, T* y, T* argmax) {
   TIMBRE_GRID_STRIDE_LOOP(e, g.batch * g.out_h * g.out_w * g.channels) {
-    const int64_t c = e % g.channels, ow = e / g.channels % g.out_w, oh = e / (g.channels * g.out_w) % g.out_h;
-    const int64_t n = e / (g.channels * g.out_w * g.out_h);
-    const T* corner = x + ((n * g.in_h + oh * g.stride_h) * g.in_w + ow * g.stride_w) * g.channels + c;
-    T best = corner[0];
-    int64_t first = 0;
-    for (int64_t p = 1; p < g.pool_h * g.pool_w; ++p) {
-      const T in = corner[((p / g.pool_w) * g.in_w + p % g.pool_w) * g.channels];
-      if (in > best) {  // strict: ties keep the first, as on the CPU
-        best = in;
-        first = p;
-      }
-    }
-    y[e] = best;
-    if (argmax) argmax[e] = static_cast<T>(first);
+    const Pixel o = pixel_of(e, g.out_h, g.out_w, g.channels);
+    const T* corner = x + ((o.n * g.in_h + o.h * g.stride_h) * g.in_w + o.w * g.stride_w) * g.channels + o.c;
+    FirstMaximum<T> best;
+    for (int64_t p = 0; p < g.pool_h * g.pool_w; ++p)
+      best.offer(corner[window_offset(p, g.pool_w, g.in_w * g.channels, g.channels)], p);
+    y[e] = best.value;
+    if (argmax) argmax[e] = static_cast<T>(best.position);
   }
 }
 
 template <class T>
 __global__ void maxpool2d_backward_kernel(Pool2dGeometry g, const T* argmax, const T* gy, T* gx) {
   TIMBRE_GRID_STRIDE_LOOP(e, g.batch * g.in_h * g.in_w * g.channels) {
-    const int64_t c = e % g.channels, iw = e / g.channels % g.in_w, ih = e / (g.channels * g.in_w) % g.in_h;
-    const int64_t n = e / (g.channels * g.in_w * g.in_h);
+    const auto [n, ih, iw, c] = pixel_of(e, g.in_h, g.in_w, g.channels);
     // Windows (oh, ow) that contain (ih, iw): oh*stride <= ih < oh*stride + pool.
     const int64_t oh_first = ih < g.pool_h ? 0 : (ih - g.pool_h) / g.stride_h + 1;
     const int64_t ow_first = iw < g.pool_w ? 0 : (iw - g.pool_w) / g.stride_w + 1;

@@ -1,6 +1,7 @@
-// Cases of batchnorm and batchnorm_pool (kernels/cpu/batchnorm.cpp,
+// Cases of batchnorm, batchnorm_pool and sync_batchnorm (kernels/cpu/batchnorm.cpp,
 // kernels/cuda/batchnorm.cu): rows over several reduction chunks, channels over
-// two blocks, inputs far from zero as dB features are, tied window maxima.
+// two blocks, inputs far from zero as dB features are, tied window maxima, a
+// batch split over processes.
 #include "op_driver/driver.h"
 #include "op_driver/shapes.h"
 
@@ -46,6 +47,67 @@ Case infer_case(const kernels::BatchNormGeometry& g) {
   return c;
 }
 
+// sync_batchnorm as ops::sync_batchnorm runs it, for the rows split over
+// `parts` processes: each part's sums into "part_sums", added up with axpy as
+// the all-reduce would (the first part's straight into "sums").
+template <class R, class PartSums>
+void sum_over_parts(R& r, const kernels::BatchNormGeometry& g, int parts, PartSums part_sums) {
+  for (int p = 0; p < parts; ++p) {
+    const int64_t first = g.rows * p / parts, last = g.rows * (p + 1) / parts;
+    part_sums(kernels::BatchNormGeometry{last - first, g.channels}, first * g.channels,
+              p == 0 ? r["sums"] : r["part_sums"]);
+    if (p > 0) OP_CALL(r, axpy, 2 * g.channels, 1, r["part_sums"], r["sums"]);
+  }
+}
+
+template <class Part>
+void each_part(const kernels::BatchNormGeometry& g, int parts, Part part) {
+  for (int p = 0; p < parts; ++p) {
+    const int64_t first = g.rows * p / parts, last = g.rows * (p + 1) / parts;
+    part(kernels::BatchNormGeometry{last - first, g.channels}, first * g.channels);
+  }
+}
+
+Case sync_case(const kernels::BatchNormGeometry& g, int parts) {
+  const int64_t n = g.rows * g.channels, C = g.channels;
+  Case c{Op::sync_batchnorm, std::to_string(parts) + " processes, " + label(g)};
+  c.in("x", n, uniform(20, 26), "gx").in("gamma", C, uniform(0.5, 1.5), "ggamma").in("beta", C, {}, "gbeta");
+  c.inout("moving_mean", C).inout("moving_var", C, uniform(0.5, 2));
+  c.out("y", n, "gy").out("mean", C).out("inv_std", C);
+  c.scratch("center", C).scratch("sums", 2 * C).scratch("part_sums", 2 * C);
+  c.forward = calls([g, parts](auto& r) {
+    using T = typename std::decay_t<decltype(r)>::Type;
+    const T* no_center = nullptr;
+    T* skip = nullptr;
+    sum_over_parts(r, g, parts, [&](const kernels::BatchNormGeometry& part, int64_t at, T* sums) {
+      OP_CALL(r, sync_batchnorm_moments, part, r["x"] + at, no_center, sums);
+    });
+    OP_CALL(r, sync_batchnorm_statistics, g.channels, g.rows, kEps, kMomentum, no_center, r["sums"], r["center"], skip,
+            skip, skip);
+    sum_over_parts(r, g, parts, [&](const kernels::BatchNormGeometry& part, int64_t at, T* sums) {
+      OP_CALL(r, sync_batchnorm_moments, part, r["x"] + at, r["center"], sums);
+    });
+    OP_CALL(r, sync_batchnorm_statistics, g.channels, g.rows, kEps, kMomentum, r["center"], r["sums"], r["mean"],
+            r["inv_std"], r["moving_mean"], r["moving_var"]);
+    each_part(g, parts, [&](const kernels::BatchNormGeometry& part, int64_t at) {
+      OP_CALL(r, sync_batchnorm_apply, part, r["x"] + at, r["gamma"], r["beta"], r["mean"], r["inv_std"], r["y"] + at);
+    });
+  });
+  c.backward = calls([g, parts](auto& r) {
+    using T = typename std::decay_t<decltype(r)>::Type;
+    sum_over_parts(r, g, parts, [&](const kernels::BatchNormGeometry& part, int64_t at, T* sums) {
+      OP_CALL(r, sync_batchnorm_gradient_sums, part, r["x"] + at, r["mean"], r["inv_std"], r["gy"] + at, sums,
+              r["ggamma"], r["gbeta"]);
+    });
+    each_part(g, parts, [&](const kernels::BatchNormGeometry& part, int64_t at) {
+      OP_CALL(r, sync_batchnorm_backward, part, g.rows, r["x"] + at, r["gamma"], r["mean"], r["inv_std"], r["sums"],
+              r["gy"] + at, r["gx"] + at);
+    });
+  });
+  c.f32_tolerance = 5e-4;  // float statistics of values near 23
+  return c;
+}
+
 // Which of batchnorm_pool's optional outputs a case asks for: all, or the
 // forward without moving statistics and argmax, or backward with gx alone, or
 // without gx: null pointers must be skipped.
@@ -87,6 +149,17 @@ std::vector<Case> batchnorm_cases() {
     cases.push_back(infer_case(g));
   }
   Case seed = train_case({kSeedBatch * 80 * 80, 8});  // P2's first batch norm
+  seed.bench = true;
+  seed.emulate = seed.gradcheck = false;
+  cases.push_back(seed);
+  return cases;
+}
+
+std::vector<Case> sync_batchnorm_cases() {
+  std::vector<Case> cases;
+  for (const kernels::BatchNormGeometry g : {kernels::BatchNormGeometry{1100, 37}, kernels::BatchNormGeometry{13, 5}})
+    for (const int parts : {1, 2, 3}) cases.push_back(sync_case(g, parts));
+  Case seed = sync_case({kSeedBatch * 80 * 80, 8}, 1);  // P2's first batch norm
   seed.bench = true;
   seed.emulate = seed.gradcheck = false;
   cases.push_back(seed);

@@ -1,11 +1,12 @@
 // Synchronised BatchNorm: in training, the batch statistics (mean, biased
 // variance) are those of the global batch, all ranks' rows together, and the
 // backward pass all-reduces its two channel sums likewise, so a data-parallel
-// model with BatchNorm trains as one process on the global batch would. Two
-// small all-reduces (2C + 1 and C values) forward, one (2C) backward, per
-// layer and step. Inference uses the moving statistics, as BatchNormalization.
-// The default in timbre (as in PyTorch DDP) is the plain, local BatchNorm.
-// CPU tensors only.
+// model with BatchNorm trains as one process on the global batch would. Three
+// small all-reduces forward (the row count, then 2C values twice: the second
+// pass centred on the first's mean) and one (2C) backward, per layer and step;
+// the kernels are ops::sync_batchnorm's, on the CPU or CUDA. Inference uses
+// the moving statistics, as BatchNormalization. The default in timbre (as in
+// PyTorch DDP) is the plain, local BatchNorm.
 #pragma once
 
 #include "timbre/dist/communicator.h"

@@ -61,6 +61,56 @@ Tensor batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const
   return y;
 }
 
+Tensor sync_batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                      const Tensor& moving_variance, const SumAcrossProcesses& sum_across, const BatchNormOptions& o) {
+  check(x.rank() >= 2, "sync_batchnorm", "input must have a batch and a channel axis, got ", x.shape());
+  check_parameters("sync_batchnorm", x, gamma, beta, moving_mean, moving_variance, o);
+  const int64_t C = x.dim(-1);
+  const kernels::BatchNormGeometry g{x.numel() / C, C};
+  const auto summed = [&](Tensor t) {
+    sum_across(t);
+    return t;
+  };
+  const Tensor rows = summed(Tensor::from<double>({1}, {static_cast<double>(g.rows)}).to(x.dtype()).to(x.device()));
+  const auto count = static_cast<int64_t>(std::llround(rows.to_vector<double>()[0]));
+  check(count > 0, "sync_batchnorm", "cannot compute batch statistics of an empty batch (on every process)");
+  Tensor y = Tensor::empty_like(x), center = Tensor::empty({C}, x.dtype(), x.device());
+  Tensor mean = Tensor::empty({C}, x.dtype(), x.device()), inv_std = Tensor::empty({C}, x.dtype(), x.device());
+  TIMBRE_WITH_DTYPE(x.dtype(), {
+    // The moments around zero give the mean to centre the second pass on, which gives the variance.
+    const auto moments_around = [&](const T* at) {
+      Tensor sums = Tensor::empty({2 * C}, x.dtype(), x.device());
+      TIMBRE_DISPATCH(x.device(), sync_batchnorm_moments, g, x.data<T>(), at, sums.data<T>());
+      return summed(sums);
+    };
+    const Tensor first = moments_around(nullptr);
+    TIMBRE_DISPATCH(x.device(), sync_batchnorm_statistics, C, count, T(o.epsilon), T(o.momentum),
+                    static_cast<const T*>(nullptr), first.data<T>(), center.data<T>(), static_cast<T*>(nullptr),
+                    static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+    const Tensor second = moments_around(center.data<T>());
+    TIMBRE_DISPATCH(x.device(), sync_batchnorm_statistics, C, count, T(o.epsilon), T(o.momentum), center.data<T>(),
+                    second.data<T>(), mean.data<T>(), inv_std.data<T>(), moving_mean.data<T>(),
+                    moving_variance.data<T>());
+    TIMBRE_DISPATCH(x.device(), sync_batchnorm_apply, g, x.data<T>(), gamma.data<T>(), beta.data<T>(), mean.data<T>(),
+                    inv_std.data<T>(), y.data<T>());
+  });
+  autograd::record(
+      y, detail::node_name(kernels::Op::sync_batchnorm), {x, gamma, beta},
+      [=](const Tensor& gy, const std::vector<Tensor>& gr) {
+        const Tensor sums = Tensor::empty({2 * C}, x.dtype(), x.device());
+        TIMBRE_WITH_DTYPE(x.dtype(), {
+          TIMBRE_DISPATCH(x.device(), sync_batchnorm_gradient_sums, g, x.data<T>(), mean.data<T>(), inv_std.data<T>(),
+                          gy.data<T>(), sums.data<T>(), detail::data_or_null<T>(gr[1]), detail::data_or_null<T>(gr[2]));
+          // Every process's loss depends on every process's rows through the shared statistics.
+          sum_across(sums);
+          if (gr[0].defined())
+            TIMBRE_DISPATCH(x.device(), sync_batchnorm_backward, g, count, x.data<T>(), gamma.data<T>(), mean.data<T>(),
+                            inv_std.data<T>(), sums.data<T>(), gy.data<T>(), gr[0].data<T>());
+        });
+      });
+  return y;
+}
+
 Tensor batchnorm_pool(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
                       const Tensor& moving_variance, const BatchNormOptions& o, double negative_slope,
                       const Pool2dOptions& pool) {

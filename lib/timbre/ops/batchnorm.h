@@ -3,6 +3,8 @@
 // statistics in place; inference uses the moving statistics.
 #pragma once
 
+#include <functional>
+
 #include "timbre/core/tensor.h"
 #include "timbre/ops/maxpool2d.h"
 
@@ -15,6 +17,17 @@ struct BatchNormOptions {
 
 Tensor batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
                  const Tensor& moving_variance, bool training, const BatchNormOptions& options = {});
+
+// Training-mode batchnorm whose batch is the rows of several processes
+// together: `sum_across` adds a tensor (on x's device) in place over all of
+// them (dist::sync_batchnorm passes a communicator's all-reduce; the identity
+// makes it ops::batchnorm's training mode). Collective: every process calls it,
+// forward and backward. The gradients of gamma and beta are this process's
+// share; x's gradient is that of the global batch.
+using SumAcrossProcesses = std::function<void(const Tensor&)>;
+Tensor sync_batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                      const Tensor& moving_variance, const SumAcrossProcesses& sum_across,
+                      const BatchNormOptions& options = {});
 
 // Training-mode batchnorm, leaky_relu(negative_slope) and maxpool2d(pool) as one op
 // on (N, H, W, C): values, moving-statistics updates and gradients equal the
