@@ -11,17 +11,18 @@
 
 #include "timbre/core/parallel.h"
 #include "timbre/core/random.h"
+#include "timbre/data/melspec.h"
+#include "timbre/data/npy.h"
+#include "timbre/data/synthetic.h"
+#include "timbre/models/seed_models.h"
 #include "timbre/nn/containers.h"
 #include "timbre/nn/layers.h"
-#include "timbre/models/seed_models.h"
 #include "timbre/train/checkpoint.h"
 #include "timbre/train/cli.h"
 #include "timbre/train/fit.h"
 #include "timbre/train/plot.h"
 #include "timbre/train/predict.h"
 #include "timbre/train/stop_signal.h"
-#include "timbre/data/npy.h"
-#include "timbre/data/synthetic.h"
 
 using namespace timbre;
 namespace fs = std::filesystem;
@@ -467,4 +468,32 @@ TEST_CASE("a trainer model's Normalization statistics travel with its checkpoint
     CHECK(a[i].value.to_vector<float>() == b[i].value.to_vector<float>());
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("feature options travel with a checkpoint; mel_fmax only when set", "[train][features]") {
+  data::FeatureOptions f;
+  f.patch.patch_hop = 40;
+  const std::string plain = train::features_to_json(f);
+  CHECK(plain.find("mel_fmax") == std::string::npos);  // the fingerprint of runs from before the option
+  CHECK(train::features_from_json(plain, "test").mel.fmax == 0);
+  f.mel.fmax = 8000;
+  const data::FeatureOptions back = train::features_from_json(train::features_to_json(f), "test");
+  CHECK(back.mel.fmax == 8000);
+  CHECK(back.patch.patch_hop == 40);
+  CHECK_THROWS_WITH(train::features_from_json(R"({"patches_per_clip":0,"patch_hop":80,"short_clips":"pad",)"
+                                              R"("min_clip_seconds":1,"mel_fmax":20000})",
+                                              "ckpt"),
+                    Catch::Matchers::Contains("ckpt") && Catch::Matchers::Contains("out of range"));
+  // The bands follow fmax: a 9 kHz tone is in a band with the default, above every band at 8 kHz.
+  const int rate = f.sample_rate;
+  std::vector<float> tone(static_cast<size_t>(rate));
+  for (size_t i = 0; i < tone.size(); ++i) tone[i] = 0.5f * static_cast<float>(std::sin(2 * M_PI * 9000.0 * i / rate));
+  const auto loudest_band = [&](const data::FeatureOptions& o) {
+    const data::MelSpectrogram m = data::MelExtractor(rate, o.mel).compute(tone);
+    float loudest = -1e9f;
+    for (int64_t band = 0; band < m.n_mels; ++band)
+      loudest = std::max(loudest, m.values[static_cast<size_t>(band * m.frames + m.frames / 2)]);
+    return loudest;
+  };
+  CHECK(loudest_band(f) < loudest_band(data::FeatureOptions{}) - 40);
 }

@@ -78,7 +78,9 @@ template <class T>
   switch (pool_w) {
     case 1: simd::store(row + ow0, v); return;
     case 2: split(std::integral_constant<int64_t, 2>{}); return;
-    case 4: split(std::integral_constant<int64_t, 4>{}); return;
+    case 4:
+      if constexpr (L >= 4) return split(std::integral_constant<int64_t, 4>{});
+      [[fallthrough]];  // two-lane vectors (double without AVX): lane by lane
     default:
       for (int64_t j = 0; j < L; ++j) row[((ow0 + j) % pool_w) * phase_cols + (ow0 + j) / pool_w] = v[j];
   }

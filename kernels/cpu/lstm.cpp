@@ -111,9 +111,13 @@ void register_panel(int64_t rows, int64_t k, LeftOperand<T> a, const T* b, int64
   });
 }
 
+// Widest panel, in vectors: a 6-row tile holds 6 x V accumulators, V vectors
+// of b and a broadcast, all in registers (4 with 32 registers, 2 with 16).
+constexpr int kPanelVectors = simd::kRegisters >= 32 ? 4 : 2;
+
 // c (rows, n) = c0 + a (rows, k) . b (k, n), c0 as in register_tile (by default
-// c itself: c += a . b): panels of 4 vectors, then one of 2 and one of 1 for
-// what is left; widths that are not whole vectors go to gemm.
+// c itself: c += a . b): panels of kPanelVectors, then one of 2 and one of 1
+// for what is left; widths that are not whole vectors go to gemm.
 template <class T>
 void step_gemm(int64_t rows, int64_t k, int64_t n, LeftOperand<T> a, const T* b, int64_t ldb, T* c, int64_t ldc,
                const T* c0 = nullptr, int64_t ldc0 = 0) {
@@ -130,7 +134,8 @@ void step_gemm(int64_t rows, int64_t k, int64_t n, LeftOperand<T> a, const T* b,
                    c, ldc);
   }
   int64_t j = 0;
-  for (; j + 4 * L <= n; j += 4 * L) register_panel<T, 4>(rows, k, a, b + j, ldb, c0 + j, ldc0, c + j, ldc);
+  for (; j + kPanelVectors * L <= n; j += kPanelVectors * L)
+    register_panel<T, kPanelVectors>(rows, k, a, b + j, ldb, c0 + j, ldc0, c + j, ldc);
   if (j + 2 * L <= n) {
     register_panel<T, 2>(rows, k, a, b + j, ldb, c0 + j, ldc0, c + j, ldc);
     j += 2 * L;

@@ -1,6 +1,8 @@
-// 64-byte vectors of float or double through GCC/Clang vector extensions: the
-// compiler maps them to one AVX-512 register, or to several narrower ones on
-// other targets, so kernels written with them stay portable.
+// Vectors of float or double through GCC/Clang vector extensions, as wide as
+// one register of the target (64 bytes with AVX-512, 32 with AVX, else 16), so
+// kernels written with them stay portable. A vector wider than the registers
+// would compile to several, and register tiles sized for it would spill to the
+// stack (the LSTM ran 15x slower on AVX2 so).
 #pragma once
 
 #include <cmath>
@@ -14,9 +16,23 @@ template <class T, int64_t N>
 struct Lanes {
   typedef T type __attribute__((vector_size(N * sizeof(T))));
 };
-// The kernels' working vector: 64 bytes.
+#if defined(__AVX512F__)
+inline constexpr int64_t kVectorBytes = 64;
+#elif defined(__AVX__)
+inline constexpr int64_t kVectorBytes = 32;
+#else
+inline constexpr int64_t kVectorBytes = 16;
+#endif
+// Vector registers a register tile may fill: 32 with AVX-512 (and on AArch64), 16 with AVX or SSE on x86-64.
+#if defined(__AVX512F__) || defined(__aarch64__)
+inline constexpr int kRegisters = 32;
+#else
+inline constexpr int kRegisters = 16;
+#endif
+
+// The kernels' working vector: one register.
 template <class T>
-using Vec = typename Lanes<T, 64 / sizeof(T)>::type;
+using Vec = typename Lanes<T, kVectorBytes / static_cast<int64_t>(sizeof(T))>::type;
 template <class T>
 inline constexpr int64_t kLanes = static_cast<int64_t>(sizeof(Vec<T>) / sizeof(T));
 
@@ -52,7 +68,7 @@ inline void store_upto(T* p, const Vec<T>& v, int64_t count) {
 // polynomial to r^7 (truncation < 2e-9 relative), 2^n put into the exponent
 // bits. x is clamped to [-87, 88], where 2^n stays a normal float.
 inline Vec<float> exp(Vec<float> x) {
-  typedef int32_t VecInt __attribute__((vector_size(64)));
+  typedef int32_t VecInt __attribute__((vector_size(kVectorBytes)));
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
   // Round x / ln2 to the nearest integer by adding and removing 1.5 * 2^23.

@@ -71,7 +71,8 @@ Tensor sync_batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, 
     sum_across(t);
     return t;
   };
-  const Tensor rows = summed(Tensor::from<double>({1}, {static_cast<double>(g.rows)}).to(x.dtype()).to(x.device()));
+  // The row count travels in float64 whatever x's dtype: exact up to 2^53 rows.
+  const Tensor rows = summed(Tensor::from<double>({1}, {static_cast<double>(g.rows)}).to(x.device()));
   const auto count = static_cast<int64_t>(std::llround(rows.to_vector<double>()[0]));
   check(count > 0, "sync_batchnorm", "cannot compute batch statistics of an empty batch (on every process)");
   Tensor y = Tensor::empty_like(x), center = Tensor::empty({C}, x.dtype(), x.device());

@@ -13,11 +13,13 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 
 std::string features_to_json(const data::FeatureOptions& f) {
   const bool pad = f.patch.short_clip == data::PatchOptions::ShortClip::pad;
-  return nlohmann::json{{"patches_per_clip", f.patch.patches_per_clip},
-                        {"patch_hop", f.patch.hop()},
-                        {"short_clips", pad ? "pad" : "skip"},
-                        {"min_clip_seconds", f.min_clip_seconds}}
-      .dump();
+  nlohmann::json j{{"patches_per_clip", f.patch.patches_per_clip},
+                   {"patch_hop", f.patch.hop()},
+                   {"short_clips", pad ? "pad" : "skip"},
+                   {"min_clip_seconds", f.min_clip_seconds}};
+  // Only when set: runs and checkpoints from before the option keep their fingerprints.
+  if (f.mel.fmax > 0) j["mel_fmax"] = f.mel.fmax;
+  return j.dump();
 }
 
 data::FeatureOptions features_from_json(const std::string& text, const std::string& source) {
@@ -30,10 +32,12 @@ data::FeatureOptions features_from_json(const std::string& text, const std::stri
     check(rule == "pad" || rule == "skip", source, "short_clips is \"", rule, "\", expected pad or skip");
     f.patch.short_clip = rule == "pad" ? data::PatchOptions::ShortClip::pad : data::PatchOptions::ShortClip::fail;
     f.min_clip_seconds = j.at("min_clip_seconds").get<double>();
+    f.mel.fmax = j.value("mel_fmax", 0.0);
   } catch (const nlohmann::json::exception& e) {
     fail(source + ": malformed feature options: " + e.what());
   }
-  check(f.patch.patch_hop >= 1 && f.min_clip_seconds >= 0, source, "feature options out of range: ", text);
+  check(f.patch.patch_hop >= 1 && f.min_clip_seconds >= 0 && f.mel.fmax >= 0 && f.mel.fmax <= f.sample_rate / 2.0,
+        source, "feature options out of range: ", text);
   return f;
 }
 

@@ -63,6 +63,7 @@ struct Settings {
   int64_t patch_hop = 0;
   double min_clip_seconds = data::FeatureOptions{}.min_clip_seconds;
   std::string short_clips = "pad";
+  double mel_fmax = 0;
   double cache_limit_gb = 4;
   bool split_given = false;  // --split on the command line (else a list file's own split column wins)
   int folds = 0;
@@ -110,6 +111,7 @@ data::FeatureOptions feature_options(const Settings& s) {
   f.patch.patch_hop = s.patch_hop;
   f.patch.short_clip = s.short_clips == "pad" ? data::PatchOptions::ShortClip::pad : data::PatchOptions::ShortClip::fail;
   f.min_clip_seconds = s.min_clip_seconds;
+  f.mel.fmax = s.mel_fmax;
   return f;
 }
 
@@ -452,6 +454,11 @@ void add_flags(CLI::App& app, Settings& s, const models::SeedModel& spec) {
                  "clips shorter than their patches (one patch is 80 frames, 1.86 s): pad (with the clip's floor, "
                  "its silence) or skip")
       ->check(CLI::IsMember({"pad", "skip"}))
+      ->capture_default_str();
+  app.add_option("--mel-fmax", s.mel_fmax,
+                 "highest frequency of the mel bands, in Hz (librosa's fmax); 0: half the sample rate, 11025 Hz. "
+                 "8000 gives clips sampled at 16 kHz the same bands as the others")
+      ->check(CLI::Range(0.0, data::FeatureOptions{}.sample_rate / 2.0))
       ->capture_default_str();
   app.add_option("--cache-limit-gb", s.cache_limit_gb,
                  "size of the feature cache (<data>/.timbre-cache): after loading, the least recently used entries "
