@@ -20,7 +20,7 @@ def main():
     parser.add_argument("out", help="list file to write (path,genre rows, paths relative to it)")
     parser.add_argument("--full", type=float, default=25.0, help="seconds that make a clip full-length")
     parser.add_argument("--min", type=float, default=3.0, help="shortest clip used to fill a genre up")
-    parser.add_argument("--per-genre", type=int, default=17, help="songs per genre, at most")
+    parser.add_argument("--per-genre", type=int, default=17, help="songs per genre: every full-length clip, then shorter ones up to this many")
     args = parser.parse_args()
 
     sources = os.path.join(args.layout, "SOURCES.tsv")

@@ -21,8 +21,8 @@ Tensor batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const
 // Training-mode batchnorm whose batch is the rows of several processes
 // together: `sum_across` adds a tensor (on x's device; x's dtype, or float64)
 // in place over all of them (dist::sync_batchnorm passes a communicator's
-// all-reduce; the identity makes it ops::batchnorm's training mode). Collective: every process calls it,
-// forward and backward. The gradients of gamma and beta are this process's
+// all-reduce; the identity makes it ops::batchnorm's training mode).
+// Collective: every process calls it, forward and backward. The gradients of gamma and beta are this process's
 // share; x's gradient is that of the global batch.
 using SumAcrossProcesses = std::function<void(const Tensor&)>;
 Tensor sync_batchnorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
